@@ -1,0 +1,1 @@
+"""The subcommands of `cordon`, one module each."""

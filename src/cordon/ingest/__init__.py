@@ -1,0 +1,1 @@
+"""Ingest: vendor formats to `PlateRead`, authentication, validation, durable group commit."""

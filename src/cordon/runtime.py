@@ -1,0 +1,75 @@
+"""Build the running parts of Cordon from settings and a zone: store, writer, bus, ingest service.
+
+`build_runtime` is the one factory; `cordon serve`, `cordon demo`, the CLI and the tests all use it, and
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cordon.bus import ReadBus
+from cordon.config import ZoneConfig, load_zone
+from cordon.errors import CordonError
+from cordon.ingest.keys import KeyRing
+from cordon.ingest.service import IngestService
+from cordon.ingest.writer import GroupCommitWriter
+from cordon.settings import Settings
+from cordon.store import Store, open_store
+from cordon.store.images import ImageStore
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a Cordon process runs, wired together. Start it once, stop it once."""
+
+    settings: Settings
+    zone: ZoneConfig
+    store: Store
+    images: ImageStore
+    bus: ReadBus
+    writer: GroupCommitWriter
+    keyring: KeyRing
+    ingest: IngestService
+    started: bool = False
+
+    def start(self) -> None:
+        if not self.started:
+            self.writer.start()
+            self.started = True
+
+    def stop(self) -> None:
+        """Commit what is queued, flush counters, close the store."""
+        if self.started:
+            self.writer.stop()  # runs the idle tasks once more: rejection counters are flushed
+            self.started = False
+        else:
+            self.ingest.flush_rejections()
+        self.store.close()
+
+
+def load_zone_for(settings: Settings) -> ZoneConfig:
+    """The zone named by the settings (a `ConfigError` explains what is wrong with it)."""
+    if settings.zone_file is None:
+        raise CordonError("no_zone", "no zone file: pass --zone FILE or set CORDON_ZONE_FILE")
+    return load_zone(settings.zone_file)
+
+
+def build_runtime(settings: Settings, zone: ZoneConfig | None = None) -> Runtime:
+    """Open the store (migrating it if needed) and wire ingest to it. Call `start()` before use."""
+    zone = zone if zone is not None else load_zone_for(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings)
+    images = ImageStore(settings.images_dir, settings.ingest.max_image_bytes)
+    bus = ReadBus()
+    keyring = KeyRing(store)
+    writer = GroupCommitWriter(
+        store,
+        max_delay_s=settings.ingest.commit_delay_ms / 1000,
+        on_stored=bus.publish,
+    )
+    ingest = IngestService(
+        zone=zone, store=store, images=images, limits=settings.ingest, writer=writer, keyring=keyring
+    )
+    writer.add_idle_task(ingest.flush_rejections)
+    return Runtime(settings, zone, store, images, bus, writer, keyring, ingest)

@@ -1,0 +1,65 @@
+"""Run the API with uvicorn, in the foreground (`cordon serve`) or in a thread (`cordon demo`, tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from cordon.api import create_app
+from cordon.errors import CordonError
+from cordon.runtime import Runtime
+
+
+def _uvicorn_config(runtime: Runtime, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(runtime.settings, runtime),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # an access log would write plates in URLs and query strings to disk
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        server_header=False,
+    )
+
+
+def serve_forever(runtime: Runtime, host: str, port: int, log_level: str = "info") -> None:
+    """Serve until SIGINT/SIGTERM; the caller stops the runtime afterwards."""
+    uvicorn.Server(_uvicorn_config(runtime, host, port, log_level)).run()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerThread:
+    """The API served from a background thread; `start()` returns once it accepts connections."""
+
+    def __init__(self, runtime: Runtime, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._server = uvicorn.Server(_uvicorn_config(runtime, self.host, self.port, log_level))
+        self._thread = threading.Thread(target=self._server.run, name="cordon-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise CordonError("server_start", f"the API did not start on {self.url}")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
