@@ -1,0 +1,71 @@
+"""Shared fixtures: real settings on a temporary folder, a real runtime, a read factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cordon.config import ZoneConfig, load_zone
+from cordon.records import PlateRead
+from cordon.runtime import Runtime, build_runtime
+from cordon.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_ZONE = ROOT / "examples" / "small-zone.yaml"
+DEMO_ZONE = ROOT / "examples" / "demo-zone.yaml"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", zone_file=SMALL_ZONE)
+
+
+@pytest.fixture
+def zone() -> ZoneConfig:
+    return load_zone(SMALL_ZONE)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    active = build_runtime(settings)
+    active.start()
+    yield active
+    active.stop()
+
+
+@pytest.fixture
+def make_read() -> Callable[..., PlateRead]:
+    """`make_read(plate="1ABC234", camera="cam-north", at=datetime, event_id=...)` -> a valid PlateRead."""
+    counter = iter(range(1, 10**9))
+
+    def make(
+        plate: str = "1ABC234",
+        camera: str = "cam-north",
+        at: datetime | None = None,
+        event_id: str | None = None,
+        **fields: Any,
+    ) -> PlateRead:
+        moment = at or datetime.now(UTC) - timedelta(seconds=1)
+        return PlateRead(
+            event_id=event_id or f"ev-{next(counter)}",
+            observed_by=camera,
+            date_observed=moment,
+            date_received=moment,
+            plate_as_read=plate,
+            plate=plate,
+            **fields,
+        )
+
+    return make
+
+
+def read_json(plate: str = "1-ABC-234", at: datetime | None = None, **fields: Any) -> dict[str, Any]:
+    """A read as a camera posts it (Cordon JSON)."""
+    moment = at or datetime.now(UTC) - timedelta(seconds=1)
+    body: dict[str, Any] = {"dateObserved": moment.isoformat(), "licensePlate": plate, "laneId": "1"}
+    body.update(fields)
+    return body
