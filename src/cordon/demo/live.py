@@ -1,0 +1,80 @@
+"""The demo's live terminal summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cordon.plates import display_plate
+from cordon.records import PlateRead
+from cordon.runtime import Runtime
+
+
+class LiveStats:
+    """Counts what the store received (fed by the read bus) and what the feeder sent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.sent = 0
+        self.stored = 0
+        self.by_camera: Counter[str] = Counter()
+        self.latest: deque[PlateRead] = deque(maxlen=8)
+        self._window: deque[tuple[float, int]] = deque()
+
+    def on_stored(self, reads: Sequence[PlateRead]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.stored += len(reads)
+            self.by_camera.update(read.observed_by for read in reads)
+            self.latest.extend(reads)
+            self._window.append((now, len(reads)))
+            while self._window and now - self._window[0][0] > 5:
+                self._window.popleft()
+
+    def add_sent(self, count: int) -> None:
+        with self._lock:
+            self.sent += count
+
+    def rate(self) -> float:
+        with self._lock:
+            if not self._window:
+                return 0.0
+            span = max(time.monotonic() - self._window[0][0], 1.0)
+            return sum(n for _, n in self._window) / span
+
+
+def render(stats: LiveStats, runtime: Runtime, url: str) -> Group:
+    """One frame of the summary."""
+    elapsed = time.monotonic() - stats.started
+    head = Table.grid(padding=(0, 3))
+    head.add_row(
+        Text(f"running {elapsed:6.0f} s", style="bold"),
+        f"sent {stats.sent}",
+        f"stored {stats.stored}",
+        f"{stats.rate():7.1f} reads/s",
+        f"API {url}",
+    )
+    rejected = Table("camera", "reason", "refused", title="Refused reads (camera health)", expand=True)
+    for row in runtime.ingest.rejection_counts():
+        rejected.add_row(row.camera_id, row.reason, str(row.count))
+    busiest = Table("camera", "reads", title="Busiest cameras", expand=True)
+    for camera, count in stats.by_camera.most_common(6):
+        busiest.add_row(camera, str(count))
+    latest = Table("time (UTC)", "camera", "lane", "plate", "conf", title="Latest reads", expand=True)
+    for read in reversed(stats.latest):
+        conf = f"{read.confidence:.2f}" if read.confidence is not None else "-"
+        latest.add_row(f"{read.date_observed:%H:%M:%S}", read.observed_by, read.lane_id or "-",
+                       display_plate(read.plate), conf)  # fmt: skip
+    side = Table.grid(expand=True)
+    side.add_row(busiest, rejected)
+    rules = Text("Alerts and violations appear here once rules are enabled (hotlist, section control, ...).",
+                 style="dim")  # fmt: skip
+    return Group(Panel(head, title="Cordon demo: simulated town, live"), side, latest, rules)
