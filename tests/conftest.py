@@ -50,15 +50,15 @@ def make_read() -> Callable[..., PlateRead]:
         **fields: Any,
     ) -> PlateRead:
         moment = at or datetime.now(UTC) - timedelta(seconds=1)
-        return PlateRead(
-            event_id=event_id or f"ev-{next(counter)}",
-            observed_by=camera,
-            date_observed=moment,
-            date_received=moment,
-            plate_as_read=plate,
-            plate=plate,
-            **fields,
-        )
+        values: dict[str, Any] = {
+            "event_id": event_id or f"ev-{next(counter)}",
+            "observed_by": camera,
+            "date_observed": moment,
+            "date_received": moment,
+            "plate_as_read": plate,
+            "plate": plate,
+        }
+        return PlateRead(**{**values, **fields})
 
     return make
 

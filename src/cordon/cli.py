@@ -40,7 +40,7 @@ for command in (serve, demo, config, db, ingest, reads, cameras):
 def main() -> None:
     """Entry point of the `cordon` console script."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="cordon", standalone_mode=False)
     except click.exceptions.Abort:
         fail("aborted", 130)
     except click.ClickException as exc:

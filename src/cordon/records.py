@@ -104,9 +104,7 @@ class PlateRead(Record):
     lane_id: str | None = Field(default=None, description="Lane identifier (FIWARE `laneId`).")
     direction: Direction | None = Field(default=None, description="Direction relative to the camera.")
     location: GeoPoint | None = Field(default=None, description="GPS position (mobile cameras).")
-    vehicle_type: VehicleType | None = Field(
-        default=None, description="Vehicle class, if the camera gives one."
-    )
+    vehicle_type: VehicleType | None = Field(default=None, description="Vehicle class, if the camera gives one.")
     speed: float | None = Field(default=None, ge=0, description="Spot speed from the camera, km/h.")
     image_ref: str | None = Field(default=None, description="SHA-256 of the stored plate image.")
 

@@ -48,9 +48,7 @@ class MqttSettings(_Section):
 class Settings(BaseSettings):
     """Everything a Cordon process needs to know that is not the zone itself."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CORDON_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="CORDON_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", description="`production` refuses unsafe defaults."

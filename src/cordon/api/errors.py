@@ -82,8 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JsonResponse:
         details = tuple(
-            ErrorDetail(".".join(str(p) for p in err["loc"]), "invalid_parameter", err["msg"])
-            for err in exc.errors()
+            ErrorDetail(".".join(str(p) for p in err["loc"]), "invalid_parameter", err["msg"]) for err in exc.errors()
         )
         return error_response(422, "invalid_request", "the request is not valid", details)
 

@@ -40,9 +40,7 @@ class CameraHealthOut(BaseModel):
 
 @router.get("", response_model=HealthOut, summary="Liveness")
 async def health(runtime: RuntimeDep) -> HealthOut:
-    return HealthOut(
-        status="ok", version=__version__, zone=runtime.zone.zone.id, cameras=len(runtime.zone.cameras)
-    )
+    return HealthOut(status="ok", version=__version__, zone=runtime.zone.zone.id, cameras=len(runtime.zone.cameras))
 
 
 @router.get("/cameras", response_model=list[CameraHealthOut], summary="Refused reads per camera")

@@ -65,9 +65,7 @@ class ZoneInfo(StrictModel):
     id: Identifier = Field(description="Short id of the zone, e.g. `pz-demostad`.")
     name: str = Field(min_length=1, description="Name of the police zone or municipality.")
     timezone: str = Field(default="Europe/Brussels", description="IANA time zone for local-time rules.")
-    controller: str = Field(
-        min_length=1, description="Default controller (verwerkingsverantwoordelijke) of the data."
-    )
+    controller: str = Field(min_length=1, description="Default controller (verwerkingsverantwoordelijke) of the data.")
 
 
 class Site(StrictModel):

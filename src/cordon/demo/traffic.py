@@ -59,7 +59,9 @@ class DemoTraffic:
         self.entries = [(c.id, lane.id) for c in zone.cameras for lane in c.lanes if lane.movement == Movement.ENTRY]
         self.exits = [(c.id, lane.id) for c in zone.cameras for lane in c.lanes if lane.movement == Movement.EXIT]
         self.inner = [
-            (c.id, c.lanes[0].id) for c in zone.cameras if c.kind == "fixed" and c.lanes[0].movement == Movement.INTERNAL
+            (c.id, c.lanes[0].id)
+            for c in zone.cameras
+            if c.kind == "fixed" and c.lanes[0].movement == Movement.INTERNAL
         ]
         if not self.entries or not self.exits:
             raise ValueError("the demo zone needs entry and exit lanes")
@@ -118,4 +120,3 @@ class DemoTraffic:
             "direction": "towards",
             "vehicleType": self.rng.choices(("car", "van", "lorry", "motorcycle"), (85, 9, 4, 2))[0],
         }
-

@@ -35,7 +35,8 @@ def detect_format(path: Path, given: str = "auto") -> FileFormat:
         return _SUFFIXES[path.suffix.lower()]
     except KeyError:
         raise CordonError(
-            "unknown_format", f"{path}: cannot tell the format from '{path.suffix}'; use --format jsonl|csv|json"
+            "unknown_format",
+            f"{path}: cannot tell the format from '{path.suffix}'; use --format jsonl|csv|json",
         ) from None
 
 

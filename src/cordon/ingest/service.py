@@ -144,9 +144,7 @@ class IngestService:
         for key, count in self.rejections.pending().items():
             merged[key] += count
             last[key] = now
-        return [
-            RejectionCount(cam, reason, n, last[(cam, reason)]) for (cam, reason), n in sorted(merged.items())
-        ]
+        return [RejectionCount(cam, reason, n, last[(cam, reason)]) for (cam, reason), n in sorted(merged.items())]
 
     # -- admitting -------------------------------------------------------------------------------------------
 
@@ -194,8 +192,7 @@ class IngestService:
             first = refused[0]
             code = first.code if len({d.code for d in refused}) == 1 else "invalid_reads"
             message = (
-                f"{len(refused)} of {len(items)} reads refused, nothing was stored; first: "
-                f"{first.loc}: {first.message}"
+                f"{len(refused)} of {len(items)} reads refused, nothing was stored; first: {first.loc}: {first.message}"
             )
             raise unprocessable(code, message, tuple(refused))
         return Admission(key_camera, tuple(prepared))
@@ -217,9 +214,7 @@ class IngestService:
             where = ".".join(str(part) for part in error["loc"])
             detail = ErrorDetail(f"{loc}.{where}" if where else loc, "invalid_read", error["msg"])
             return Refused(key_camera, detail)
-        return prepare_read(
-            raw, key_camera=key_camera, zone=self.zone, received=received, limits=self.limits, loc=loc
-        )
+        return prepare_read(raw, key_camera=key_camera, zone=self.zone, received=received, limits=self.limits, loc=loc)
 
     # -- committing ------------------------------------------------------------------------------------------
 

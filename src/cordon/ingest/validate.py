@@ -73,9 +73,7 @@ def prepare_read(
             f"dateObserved is more than {limits.max_future_s:g} s ahead of the server clock",
         )
     if received - observed > timedelta(seconds=limits.max_age_s):
-        return refuse(
-            "dateObserved", "timestamp_past", f"dateObserved is more than {limits.max_age_s:g} s in the past"
-        )
+        return refuse("dateObserved", "timestamp_past", f"dateObserved is more than {limits.max_age_s:g} s in the past")
     try:
         plate = normalize_plate(raw.license_plate)
         candidates = tuple(

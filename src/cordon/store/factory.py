@@ -22,8 +22,6 @@ def open_store(settings: Settings, *, auto_migrate: bool = True) -> Store:
     head = migrate.head_revision()
     if current != head:
         if not auto_migrate:
-            raise StoreError(
-                f"the store is at schema {current or 'empty'}, not {head}: run `cordon db migrate`"
-            )
+            raise StoreError(f"the store is at schema {current or 'empty'}, not {head}: run `cordon db migrate`")
         migrate.upgrade(url)
     return SqliteStore(Path(url.removeprefix("sqlite:///")), synchronous=settings.sqlite_synchronous)

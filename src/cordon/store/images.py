@@ -43,9 +43,7 @@ def sniff_content_type(data: bytes) -> str | None:
 def check_image(data: bytes, max_bytes: int) -> StoredImage:
     """Validate an image and compute its address, without writing it (pure)."""
     if len(data) > max_bytes:
-        raise ImageRejected(
-            "image_too_large", f"image of {len(data)} bytes exceeds the limit of {max_bytes} bytes"
-        )
+        raise ImageRejected("image_too_large", f"image of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     content_type = sniff_content_type(data)
     if content_type is None:
         raise ImageRejected("image_format", "image is not a JPEG, PNG or WebP file")

@@ -54,9 +54,7 @@ def read_to_row(read: PlateRead) -> Row:
         read.plate,
         read.country,
         read.confidence,
-        orjson.dumps([[c.plate, c.confidence] for c in read.candidates]).decode()
-        if read.candidates
-        else None,
+        orjson.dumps([[c.plate, c.confidence] for c in read.candidates]).decode() if read.candidates else None,
         f"{bbox.x},{bbox.y},{bbox.w},{bbox.h}" if bbox is not None else None,
         read.lane_id,
         read.direction.value if read.direction is not None else None,
@@ -74,9 +72,7 @@ def row_to_read(row: Row) -> PlateRead:
     (_id, camera, event, t_obs, t_recv, as_read, plate, country, conf, cands, bbox, lane, direction, lat, lon,
      vtype, speed, image, version) = row  # fmt: skip
     candidates = (
-        tuple(PlateCandidate.model_construct(plate=p, confidence=c) for p, c in orjson.loads(cands))
-        if cands
-        else ()
+        tuple(PlateCandidate.model_construct(plate=p, confidence=c) for p, c in orjson.loads(cands)) if cands else ()
     )
     box = None
     if bbox:
@@ -224,8 +220,7 @@ class SqliteStore:
 
     def active_camera_keys(self) -> list[CameraKey]:
         rows = self._reader().execute(
-            "SELECT id, camera_id, key_hash, label, created_us FROM camera_keys "
-            "WHERE revoked_us IS NULL ORDER BY id"
+            "SELECT id, camera_id, key_hash, label, created_us FROM camera_keys WHERE revoked_us IS NULL ORDER BY id"
         )
         return [CameraKey(r[0], r[1], r[2], r[3], from_micros(r[4]), None) for r in rows]
 

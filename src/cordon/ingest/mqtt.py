@@ -1,0 +1,378 @@
+"""MQTT ingest: cameras publish reads to the broker; Cordon subscribes, stores them, then acknowledges.
+
+Topics (`docs/mqtt.md`): cameras publish on `{prefix}/cameras/{camera_id}/reads` (QoS 1); refusals go back on
+`{prefix}/cameras/{camera_id}/rejected` in the API's error shape. A message is an envelope
+`{"apiKey": ..., "reads": [...]}` or `{"apiKey": ..., "read": {...}}`, or (MQTT 5) a bare read or array with
+the key in the user property `api-key`; the reads go through `IngestService.admit`, exactly as over HTTP.
+
+Delivery: a persistent MQTT 5 session and manual acknowledgement. A message is PUBACKed once its reads are
+durable (the commit future completed) or once it was refused; a message that is not acknowledged (a crash, a
+failed commit, a stop) is redelivered by the broker, and re-sent reads are de-duplicated by the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import orjson
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from cordon.errors import CordonError, ErrorDetail, unprocessable
+from cordon.ingest.service import Admission, IngestService, Receipt
+from cordon.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+#: MQTT 5 user property that carries the camera's API key when the payload is a bare read or array.
+KEY_PROPERTY = "api-key"
+#: The broker keeps the session (subscription and unacknowledged messages) this long while Cordon is away.
+SESSION_EXPIRY_S = 7 * 86_400
+#: Messages the broker may have in flight to Cordon; many in flight share one group commit.
+RECEIVE_MAXIMUM = 1000
+_ENVELOPE_KEYS = frozenset({"apiKey", "read", "reads"})
+
+
+def camera_topic(prefix: str, camera_id: str, leaf: str) -> str:
+    """`{prefix}/cameras/{camera_id}/{leaf}`, with leaf `reads`, `rejected` or `acks`."""
+    return f"{prefix}/cameras/{camera_id}/{leaf}"
+
+
+def topic_camera(prefix: str, topic: str) -> str | None:
+    """The camera id of a reads topic, or None for any other topic."""
+    head, tail = f"{prefix}/cameras/", "/reads"
+    if not topic.startswith(head) or not topic.endswith(tail):
+        return None
+    camera = topic[len(head) : -len(tail)]
+    return None if "/" in camera else camera
+
+
+def error_body(error: CordonError) -> dict[str, Any]:
+    """The API's one error shape: `{"error": {"code", "message", "details": [...]}}`."""
+    details = [{"loc": d.loc, "code": d.code, "message": d.message} for d in error.details]
+    return {"error": {"code": error.code, "message": error.message, "details": details}}
+
+
+def unwrap(payload: Any, property_key: str | None) -> tuple[Any, str | None]:
+    """The reads of a decoded message and the key that comes with them.
+
+    An object with `apiKey`, `read` or `reads` is an envelope (its `apiKey` wins over the user property);
+    anything else is a bare read or array, keyed by the MQTT 5 user property."""
+    if not isinstance(payload, dict) or not _ENVELOPE_KEYS & payload.keys():
+        return payload, property_key
+    extra = sorted(payload.keys() - _ENVELOPE_KEYS)
+    key = payload.get("apiKey", property_key)
+    if extra or ("read" in payload) == ("reads" in payload) or not isinstance(key, str | None):
+        raise unprocessable(
+            "invalid_envelope",
+            'an envelope is {"apiKey": "...", "reads": [...]} or {"apiKey": "...", "read": {...}}'
+            + (f"; unknown fields: {', '.join(extra)}" if extra else ""),
+        )
+    return payload["reads"] if "reads" in payload else payload["read"], key
+
+
+def stamp_camera(reads: Any, camera_id: str) -> Any:
+    """Reads that name no camera (`observedBy`) come from the camera of their topic."""
+    for item in reads if isinstance(reads, list) else [reads]:
+        if isinstance(item, dict) and item.get("observedBy") is None:
+            item["observedBy"] = camera_id
+    return reads
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """A received message still to acknowledge; `generation` names the connection it came on."""
+
+    mid: int
+    qos: int
+    generation: int
+    camera_id: str
+    correlation: bytes | None
+
+
+class MqttIngest:
+    """Subscribe to camera reads on the broker and store them through the ingest service.
+
+    paho's network thread runs `_on_message` (admit, then queue the commit); acknowledgements are sent from
+    the writer thread when a commit completes. paho's `ack()` only appends to its outgoing queue and wakes
+    the network thread, which is safe from any thread while `loop_start` runs it; a lock and a connection
+    generation make sure an acknowledgement never goes out on a later connection than its message came on
+    (packet ids are reused per connection, so a late PUBACK could confirm a message not yet stored)."""
+
+    def __init__(
+        self,
+        service: IngestService,
+        settings: MqttSettings,
+        *,
+        publish_receipts: bool = False,
+        receive_maximum: int = RECEIVE_MAXIMUM,
+        session_expiry_s: int = SESSION_EXPIRY_S,
+    ) -> None:
+        self._service = service
+        self._settings = settings
+        self._publish_receipts = publish_receipts
+        self._receive_maximum = receive_maximum
+        self._session_expiry_s = session_expiry_s
+        self._client: Client | None = None
+        self._state = threading.Condition()
+        self._generation = 0
+        self._subscribed = False
+        self._stopping = False
+        self._failure: str | None = None
+        self._in_flight = 0
+
+    @property
+    def address(self) -> str:
+        return f"{self._settings.host}:{self._settings.port}"
+
+    @property
+    def ready(self) -> bool:
+        """Connected and subscribed."""
+        with self._state:
+            return self._subscribed
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until connected and subscribed (after a start or a reconnect); False on timeout."""
+        with self._state:
+            return self._state.wait_for(lambda: self._subscribed or self._failure is not None, timeout) and (
+                self._subscribed
+            )
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect, subscribe to every camera's reads topic, and return once the broker confirmed both."""
+        if self._client is not None:
+            return
+        client = Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._settings.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if self._settings.username is not None:
+            password = self._settings.password
+            client.username_pw_set(self._settings.username, password.get_secret_value() if password else None)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        properties = _properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self._session_expiry_s
+        properties.ReceiveMaximum = self._receive_maximum
+        with self._state:
+            self._stopping, self._failure, self._client = False, None, client
+        client.connect_async(
+            self._settings.host,
+            self._settings.port,
+            self._settings.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        client.loop_start()
+        if not self.wait_ready(timeout):
+            failure = self._failure
+            self._shutdown(client)
+            if failure is not None:
+                raise CordonError("mqtt_refused", f"the MQTT broker at {self.address} refused: {failure}")
+            raise CordonError(
+                "mqtt_unreachable", f"cannot reach the MQTT broker at {self.address} within {timeout:g} s"
+            )
+        log.info("MQTT ingest subscribed to %s on %s", self._reads_filter, self.address)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking messages, acknowledge those whose commit completes within `timeout`, disconnect.
+
+        Messages not acknowledged by then stay in the broker's session and are redelivered on the next start.
+        Calling `stop` again does nothing."""
+        client = self._client
+        if client is None:
+            return
+        with self._state:
+            self._stopping = True
+            if not self._state.wait_for(lambda: self._in_flight == 0, timeout):
+                log.warning("stopping with %d messages not committed; the broker redelivers", self._in_flight)
+        self._shutdown(client)
+        log.info("MQTT ingest disconnected from %s", self.address)
+
+    def _shutdown(self, client: Client) -> None:
+        with self._state:
+            self._stopping = True
+            self._generation += 1  # no acknowledgement leaves after this
+            self._subscribed = False
+            self._client = None
+        client.disconnect()  # a normal DISCONNECT keeps the session: its expiry was set on CONNECT
+        client.loop_stop()
+
+    @property
+    def _reads_filter(self) -> str:
+        return camera_topic(self._settings.topic_prefix, "+", "reads")
+
+    # -- paho callbacks (network thread) ---------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: Client, _: Any, flags: ConnectFlags, reason: ReasonCode, __: Properties | None
+    ) -> None:
+        if reason.is_failure:
+            log.error("the MQTT broker at %s refused the connection: %s", self.address, reason)
+            with self._state:
+                self._failure = str(reason)
+                self._state.notify_all()
+            return
+        with self._state:
+            self._generation += 1
+        log.info("connected to the MQTT broker at %s (session kept: %s)", self.address, flags.session_present)
+        # Subscribe on every connect: a broker restarted without persistence has lost the session.
+        client.subscribe(self._reads_filter, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, _: Client, __: Any, mid: int, reasons: list[ReasonCode], ___: Properties | None) -> None:
+        with self._state:
+            if any(reason.is_failure for reason in reasons):
+                self._failure = f"subscription to {self._reads_filter} refused ({reasons[0]})"
+                log.error("the MQTT broker at %s refused the %s", self.address, self._failure)
+            else:
+                self._subscribed = True
+            self._state.notify_all()
+
+    def _on_disconnect(
+        self, _: Client, __: Any, ___: DisconnectFlags, reason: ReasonCode, ____: Properties | None
+    ) -> None:
+        with self._state:
+            self._generation += 1
+            self._subscribed = False
+            stopping = self._stopping
+        if not stopping:
+            log.warning("lost the MQTT broker at %s (%s); reconnecting", self.address, reason)
+
+    def _on_message(self, client: Client, _: Any, message: MQTTMessage) -> None:
+        try:
+            with self._state:
+                if self._stopping:
+                    return  # not acknowledged: the broker redelivers it to the next session
+                generation = self._generation
+            properties = message.properties
+            correlation = getattr(properties, "CorrelationData", None) if properties is not None else None
+            camera = topic_camera(self._settings.topic_prefix, message.topic)
+            if camera is None:
+                log.warning("message on unexpected topic %r ignored", message.topic)
+                client.ack(message.mid, message.qos)
+                return
+            delivery = _Delivery(message.mid, message.qos, generation, camera, correlation)
+            try:
+                admission = self._admit(message, camera)
+            except CordonError as error:
+                self._reject(client, delivery, error)
+                return
+            self._commit(delivery, admission)
+        except Exception:
+            log.exception("unexpected error on a message from the broker; left unacknowledged for redelivery")
+
+    def _admit(self, message: MQTTMessage, camera: str) -> Admission:
+        service = self._service
+        key = _user_property(message.properties, KEY_PROPERTY)
+        limit = service.limits.max_body_bytes
+        if len(message.payload) > limit:
+            error = CordonError("body_too_large", f"the payload exceeds {limit} bytes", 413)
+            raise service.refuse(error, service.sender(key, camera))
+        try:
+            decoded = orjson.loads(message.payload)
+        except orjson.JSONDecodeError as exc:
+            error = CordonError("malformed_json", f"the payload is not valid JSON: {exc}", 400)
+            raise service.refuse(error, service.sender(key, camera)) from None
+        try:
+            reads, key = unwrap(decoded, key)
+        except CordonError as refused:
+            raise service.refuse(refused, service.sender(key, camera)) from None
+        admission = service.admit(stamp_camera(reads, camera), key)
+        if admission.camera_id != camera:  # the reads name the key's camera, the topic another one
+            message_text = f"reads of camera '{admission.camera_id}' on the topic of camera '{camera}'"
+            details = tuple(
+                ErrorDetail(f"reads[{i}].observedBy", "camera_mismatch", message_text)
+                for i in range(len(admission.prepared))
+            )
+            error = unprocessable("camera_mismatch", message_text, details)
+            raise service.refuse(error, admission.camera_id, len(details))
+        return admission
+
+    def _reject(self, client: Client, delivery: _Delivery, error: CordonError) -> None:
+        log.debug("refused a message on camera %s: %s", delivery.camera_id, error.code)
+        topic = camera_topic(self._settings.topic_prefix, delivery.camera_id, "rejected")
+        client.publish(topic, orjson.dumps(error_body(error)), qos=1, properties=_reply(delivery))
+        self._ack(delivery)
+
+    def _commit(self, delivery: _Delivery, admission: Admission) -> None:
+        try:
+            future = self._service.commit(admission)
+        except Exception:
+            log.exception("cannot queue reads for commit; reconnecting so that the broker redelivers them")
+            self._drop_connection()
+            return
+        with self._state:
+            self._in_flight += 1
+        future.add_done_callback(partial(self._committed, delivery))
+
+    # -- commit completion (writer thread) -------------------------------------------------------------------
+
+    def _committed(self, delivery: _Delivery, future: Future[Receipt]) -> None:
+        try:
+            error = future.exception()
+            if error is not None:
+                log.error("commit failed (%s); reconnecting so that the broker redelivers", error)
+                self._drop_connection()
+                return
+            self._ack(delivery)
+            client = self._client
+            if self._publish_receipts and client is not None:
+                receipt = future.result().to_json()
+                body = {key: receipt[key] for key in ("accepted", "stored", "duplicates")}
+                topic = camera_topic(self._settings.topic_prefix, delivery.camera_id, "acks")
+                client.publish(topic, orjson.dumps(body), qos=0, properties=_reply(delivery))
+        finally:
+            with self._state:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._state.notify_all()
+
+    def _ack(self, delivery: _Delivery) -> None:
+        with self._state:
+            if delivery.generation == self._generation and self._client is not None:
+                self._client.ack(delivery.mid, delivery.qos)
+
+    def _drop_connection(self) -> None:
+        """Close the socket under paho: it reconnects (with backoff) and the broker redelivers what is
+        unacknowledged. MQTT 5 forbids redelivery on a live connection, so this is the only way to retry."""
+        client = self._client
+        sock = client.socket() if client is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _user_property(properties: Properties | None, name: str) -> str | None:
+    for key, value in getattr(properties, "UserProperty", None) or ():
+        if key == name:
+            return str(value)
+    return None
+
+
+def _reply(delivery: _Delivery) -> Properties | None:
+    """Echo the camera's MQTT 5 correlation data, so it can match an answer to its message."""
+    if delivery.correlation is None:
+        return None
+    properties = _properties(PacketTypes.PUBLISH)
+    properties.CorrelationData = delivery.correlation
+    return properties
+
+
+def _properties(packet_type: int) -> Properties:
+    return Properties(packet_type)  # type: ignore[no-untyped-call]  # paho leaves this one untyped
