@@ -106,4 +106,4 @@ def demo(duration: float | None, data_dir: Path | None, port: int, rate: float, 
             temporary.cleanup()
     if failure:
         raise click.ClickException(f"the simulated cameras stopped: {failure[0]}")
-    console.print(f"demo stopped: {stats.sent} reads sent, {stats.stored} stored.")
+    console.print(f"\ndemo stopped: {stats.sent} reads sent, {stats.stored} stored.")

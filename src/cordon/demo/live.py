@@ -56,7 +56,7 @@ def render(stats: LiveStats, runtime: Runtime, url: str) -> Group:
     elapsed = time.monotonic() - stats.started
     head = Table.grid(padding=(0, 3))
     head.add_row(
-        Text(f"running {elapsed:6.0f} s", style="bold"),
+        Text(f"running {elapsed:.0f} s", style="bold", no_wrap=True),
         f"sent {stats.sent}",
         f"stored {stats.stored}",
         f"{stats.rate():7.1f} reads/s",

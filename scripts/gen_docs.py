@@ -1,0 +1,92 @@
+"""Generate the reference docs from the code: CLI help, settings, zone schema.
+
+    .venv/bin/python scripts/gen_docs.py          # rewrite docs/cli.md, docs/settings.md, docs/zone-schema.json
+    .venv/bin/python scripts/gen_docs.py --check  # exit 1 if any is out of date (the tests run this)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel
+
+from cordon.cli import cli
+from cordon.config.zone import ZoneConfig
+from cordon.settings import IngestSettings, MqttSettings, Settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        path = f"{prefix} {name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, path))
+    return found
+
+
+def cli_reference() -> str:
+    out = ["# Command-line reference", "", "Generated from `--help` by `scripts/gen_docs.py`; do not edit by hand.", ""]
+    for path, command in [("cordon", cli), *_commands(cli, "cordon")]:
+        with click.Context(command, info_name=path, terminal_width=100) as ctx:
+            text = command.get_help(ctx)
+        out += [f"## `{path}`", "", "```text", text.rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+def _rows(model: type[BaseModel], env: str) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            continue
+        default: Any = field.default if field.default_factory is None else "(computed)"
+        rows.append(f"| `{env}{name.upper()}` | `{default}` | {field.description} |")
+    return rows
+
+
+def settings_reference() -> str:
+    out = [
+        "# Settings",
+        "",
+        "Process settings come from `CORDON_*` environment variables (command-line options override them).",
+        "Generated from `cordon.settings` by `scripts/gen_docs.py`; do not edit by hand.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+        *_rows(Settings, "CORDON_"),
+        *_rows(IngestSettings, "CORDON_INGEST__"),
+        *_rows(MqttSettings, "CORDON_MQTT__"),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def outputs() -> dict[Path, str]:
+    return {
+        DOCS / "cli.md": cli_reference(),
+        DOCS / "settings.md": settings_reference(),
+        DOCS / "zone-schema.json": json.dumps(ZoneConfig.model_json_schema(), indent=2) + "\n",
+    }
+
+
+def main() -> int:
+    stale = [path for path, text in outputs().items() if not path.exists() or path.read_text() != text]
+    if "--check" in sys.argv:
+        for path in stale:
+            print(f"out of date: {path} (run: .venv/bin/python scripts/gen_docs.py)")
+        return 1 if stale else 0
+    for path, text in outputs().items():
+        path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
