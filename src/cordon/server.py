@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -27,9 +28,23 @@ def _uvicorn_config(runtime: Runtime, host: str, port: int, log_level: str) -> u
     )
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve_forever(runtime: Runtime, host: str, port: int, log_level: str = "info") -> None:
-    """Serve until SIGINT/SIGTERM; the caller stops the runtime afterwards."""
-    uvicorn.Server(_uvicorn_config(runtime, host, port, log_level)).run()
+    """Serve until SIGINT/SIGTERM, then return (the caller stops the runtime: queued reads are committed).
+
+    Uvicorn shuts down gracefully on those signals and then re-raises them; the handlers installed here turn
+    that into a normal exit, so the caller's clean-up runs and the exit status is 0.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_quietly)
+    try:
+        uvicorn.Server(_uvicorn_config(runtime, host, port, log_level)).run()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise CordonError("server_start", f"the API could not start on {host}:{port} (see above)") from None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -44,6 +44,7 @@ def serve(
         zone_file=zone_file, data_dir=data_dir, http_host=http_host, http_port=http_port, mqtt=mqtt or None
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     runtime = build_runtime(settings)
     runtime.start()
     subscriber = None
