@@ -69,3 +69,6 @@ def read_json(plate: str = "1-ABC-234", at: datetime | None = None, **fields: An
     body: dict[str, Any] = {"dateObserved": moment.isoformat(), "licensePlate": plate, "laneId": "1"}
     body.update(fields)
     return body
+
+
+from tests.postgres import postgres_url  # noqa: E402, F401 - a fixture, shared by every test module

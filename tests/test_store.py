@@ -192,3 +192,24 @@ def test_images_are_content_addressed_and_limited(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="SHA-256"):
         images.path_of("../../etc/passwd")
     assert list((tmp_path / "images").rglob("*.tmp")) == []
+
+
+def test_migrations_run_forward_and_back_on_postgresql(postgres_url: str) -> None:
+    """The schema is written dialect-neutral: the PostgreSQL store can follow without a new migration."""
+    from sqlalchemy import create_engine, inspect
+
+    migrations.upgrade(postgres_url)
+    assert migrations.current_revision(postgres_url) == migrations.head_revision()
+    engine = create_engine(postgres_url)
+    try:
+        inspector = inspect(engine)
+        assert {"reads", "camera_keys", "camera_rejections"} <= set(inspector.get_table_names())
+        indexes = {index["name"] for index in inspector.get_indexes("reads")}
+        assert {"ix_reads_plate_time", "ix_reads_camera_time"} <= indexes
+        id_type = next(c["type"] for c in inspector.get_columns("reads") if c["name"] == "id")
+        assert str(id_type) == "BIGINT"
+        migrations.downgrade(postgres_url, "base")
+        assert "reads" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert migrations.current_revision(postgres_url) is None
