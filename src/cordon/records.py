@@ -175,6 +175,24 @@ class Violation(Record):
     )
 
 
+class Finding(Record):
+    """A rule's non-urgent conclusion, kept for statistics, health figures and scoring (a paired stay, a gap
+    in the cordon, ...). Nobody is alerted by a finding."""
+
+    schema_version: int = Field(default=1, description="Version of this record.")
+    finding_id: str = Field(description="Unique id, stable across restarts (derived from rule and reads).")
+    rule_id: str = Field(description="Id of the rule that concluded it.")
+    rule_type: str = Field(description="Type of that rule (`zone_closure`, ...).")
+    kind: str = Field(description="What was concluded, e.g. `stay`, `unpaired_exit`, `unpaired_entry`.")
+    plate: str = Field(description="Normalised plate concerned.")
+    camera_id: str = Field(description="Camera of the read the finding is about.")
+    date_observed: AwareDatetime = Field(description="Event time of that read.")
+    read_ids: tuple[tuple[str, str], ...] = Field(description="(camera, event id) of the reads involved.")
+    facts: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict, description="Measured facts (stay duration, gates, ...)."
+    )
+
+
 class CommandAction(StrEnum):
     """What a device is told to do."""
 
