@@ -46,8 +46,11 @@ def accepts_connections(host: str, port: int) -> bool:
 class Mosquitto:
     """One broker process on `host:port`, configured in `folder`; start and stop it as often as needed."""
 
-    def __init__(self, binary: str, folder: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, binary: str, folder: Path, port: int | None = None, host: str = "127.0.0.1", anonymous: bool = True
+    ) -> None:
         self.binary = binary
+        self.anonymous = anonymous
         self.folder = folder
         self.host = host
         self.port = port or free_port()
@@ -64,7 +67,7 @@ class Mosquitto:
         # (1000) makes the broker drop QoS 1 messages beyond it, which a backlog test would see as loss.
         self.config.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\n"
             "persistence false\n"
             "max_queued_messages 0\n"
             "log_dest stderr\n"
@@ -91,7 +94,7 @@ class Mosquitto:
         raise RuntimeError(f"mosquitto did not accept connections within {timeout} s:\n{self.log()}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Terminate the broker (SIGTERM, then SIGKILL) and wait until its port is closed."""
+        """Terminate the broker (SIGTERM, then SIGKILL after `timeout`) and wait for it to exit."""
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -123,9 +126,9 @@ def mosquitto_or_skip() -> str:
 
 
 @contextlib.contextmanager
-def running_mosquitto(folder: Path) -> Iterator[Mosquitto]:
-    """A started broker, stopped on exit."""
-    broker = Mosquitto(mosquitto_or_skip(), folder)
+def running_mosquitto(folder: Path, anonymous: bool = True) -> Iterator[Mosquitto]:
+    """A started broker, stopped on exit; `anonymous=False` makes it refuse clients without credentials."""
+    broker = Mosquitto(mosquitto_or_skip(), folder, anonymous=anonymous)
     broker.start()
     try:
         yield broker

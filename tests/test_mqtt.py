@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -19,13 +20,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cordon.api.errors import error_response
-from cordon.errors import CordonError, ErrorDetail
-from cordon.ingest.mqtt import MqttIngest, error_body, topic_camera, unwrap
+from cordon.errors import CordonError, ErrorDetail, error_body
+from cordon.ingest.mqtt import MqttIngest, topic_camera, unwrap
 from cordon.records import PlateRead
 from cordon.runtime import Runtime, build_runtime
 from cordon.settings import IngestSettings, MqttSettings, Settings
 from cordon.store.base import AppendResult
-from tests.brokers import Mosquitto, mosquitto, mosquitto_broker
+from tests.brokers import Mosquitto, free_port, mosquitto, mosquitto_broker, running_mosquitto
 from tests.conftest import SMALL_ZONE, read_json
 
 __all__ = ["mosquitto", "mosquitto_broker"]  # fixtures, imported for pytest
@@ -178,6 +179,31 @@ def test_bare_array_with_the_key_in_a_user_property(
     ]
 
 
+def test_read_with_an_image_stores_the_image(runtime: Runtime, ingest: MqttIngest, camera: Camera, key: str) -> None:
+    image = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    camera.publish("cam-north", {"apiKey": key, "read": read_json(image=base64.b64encode(image).decode())})
+    camera.wait_message("cordon/cameras/cam-north/acks")
+    (read,) = runtime.store.camera_reads("cam-north")
+    assert read.image_ref is not None
+    assert runtime.images.get(read.image_ref) == image
+
+
+def test_many_messages_in_flight_are_all_stored_and_acknowledged(
+    runtime: Runtime, ingest: MqttIngest, camera: Camera, key: str
+) -> None:
+    """Single-read messages arriving while commits run join the next commit of their key; none is left."""
+    infos = [
+        camera.client.publish(
+            reads_topic("cam-north"), orjson.dumps({"apiKey": key, "read": read_json(eventId=f"burst-{n}")}), qos=1
+        )
+        for n in range(300)
+    ]
+    infos[-1].wait_for_publish(WAIT_S)
+    wait_until(lambda: stored(runtime) == 300, what="300 reads to be stored")
+    acks = camera.wait_message("cordon/cameras/cam-north/acks", 300)
+    assert sum(ack["stored"] for ack in acks) == 300
+
+
 def test_resent_message_is_a_duplicate_not_stored_twice(
     runtime: Runtime, ingest: MqttIngest, camera: Camera, key: str
 ) -> None:
@@ -297,7 +323,7 @@ def test_oversized_payload_is_refused(tmp_path: Path, mosquitto: tuple[str, int]
 def test_rejection_has_the_http_error_shape() -> None:
     error = CordonError("invalid_plate", "1 of 1 reads refused", 422, (ErrorDetail("reads[0]", "x", "y"),))
     http = error_response(error.status, error.code, error.message, error.details)
-    assert error_body(error) == orjson.loads(http.body)
+    assert error_body(error.code, error.message, error.details) == orjson.loads(http.body)
 
 
 # -- delivery guarantees -------------------------------------------------------------------------------------
@@ -316,8 +342,18 @@ def test_messages_sent_while_cordon_is_away_arrive_after_restart(
     subscriber.start(WAIT_S)
     try:
         wait_until(lambda: stored(runtime) == 5, what="the queued reads")
+        camera.wait_message("cordon/cameras/cam-north/acks", 5)
     finally:
         subscriber.stop()
+    # Acknowledged messages are not delivered again: after a restart only the new message arrives.
+    subscriber = MqttIngest(runtime.ingest, mqtt_settings(mosquitto))
+    subscriber.start(WAIT_S)
+    try:
+        camera.publish("cam-north", {"apiKey": key, "read": read_json(eventId="marker")})
+        acks = camera.wait_message("cordon/cameras/cam-north/acks", 6)
+    finally:
+        subscriber.stop()
+    assert acks == [{"accepted": 1, "stored": 1, "duplicates": 0}] * 6
 
 
 def test_message_not_yet_committed_is_redelivered_after_a_stop(
@@ -391,8 +427,6 @@ def test_broker_restart_reconnects_and_keeps_ingesting(runtime: Runtime, mosquit
 
 
 def test_unreachable_broker_is_a_clear_error(runtime: Runtime) -> None:
-    from tests.brokers import free_port
-
     port = free_port()
     subscriber = MqttIngest(runtime.ingest, mqtt_settings(("127.0.0.1", port)))
     started = time.monotonic()
@@ -402,6 +436,15 @@ def test_unreachable_broker_is_a_clear_error(runtime: Runtime) -> None:
     assert f"127.0.0.1:{port}" in raised.value.message
     assert time.monotonic() - started < 3
     subscriber.stop()  # nothing to stop: no error
+
+
+def test_broker_refusing_cordon_is_a_clear_error(runtime: Runtime, tmp_path: Path) -> None:
+    with running_mosquitto(tmp_path, anonymous=False) as broker:
+        subscriber = MqttIngest(runtime.ingest, mqtt_settings(broker.address))
+        with pytest.raises(CordonError) as raised:
+            subscriber.start(timeout=WAIT_S)
+    assert raised.value.code == "mqtt_refused"
+    assert f"{broker.host}:{broker.port}" in raised.value.message
 
 
 def test_stop_is_idempotent(runtime: Runtime, mosquitto: tuple[str, int]) -> None:

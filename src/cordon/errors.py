@@ -7,6 +7,7 @@ one line. The codes are part of the public contract: cameras and scripts branch 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,17 @@ class CordonError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def error_body(code: str, message: str, details: tuple[ErrorDetail, ...] = ()) -> dict[str, Any]:
+    """The one error shape, for every transport: `{"error": {"code", "message", "details": [...]}}`."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": [{"loc": d.loc, "code": d.code, "message": d.message} for d in details],
+        }
+    }
 
 
 def unauthorized(code: str, message: str) -> CordonError:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cordon.api.responses import JsonResponse
 from cordon.config import ConfigError
-from cordon.errors import CordonError, ErrorDetail
+from cordon.errors import CordonError, ErrorDetail, error_body
 from cordon.ingest.writer import WriterStopped
 from cordon.store.base import StoreError
 
@@ -51,14 +51,7 @@ def error_response(
     details: tuple[ErrorDetail, ...] = (),
     headers: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": [{"loc": d.loc, "code": d.code, "message": d.message} for d in details],
-        }
-    }
-    return JsonResponse(body, status_code=status, headers=headers)
+    return JsonResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 _HTTP_CODES = {
