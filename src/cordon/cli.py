@@ -12,9 +12,11 @@ from cordon.commands.common import fail
 from cordon.commands.config import config
 from cordon.commands.db import db
 from cordon.commands.demo import demo
+from cordon.commands.eval import eval_command
 from cordon.commands.ingest import ingest
 from cordon.commands.reads import reads
 from cordon.commands.serve import serve
+from cordon.commands.sim import sim
 from cordon.config import ConfigError
 from cordon.errors import CordonError
 from cordon.store.base import StoreError
@@ -33,7 +35,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, demo, config, db, ingest, reads, cameras):
+for command in (serve, demo, sim, eval_command, config, db, ingest, reads, cameras):
     cli.add_command(command)
 
 

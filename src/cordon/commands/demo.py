@@ -1,50 +1,85 @@
-"""`cordon demo`: start Cordon and a simulated town that feeds it live, through the real HTTP ingest."""
+"""`cordon demo`: Cordon and a simulated town feeding it live, through the real ingest path."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
-import httpx
 from rich.console import Console
 from rich.live import Live
 
+from cordon.broker import Mosquitto, find_mosquitto
 from cordon.commands.common import build_settings
-from cordon.config import load_zone
+from cordon.config import ZoneConfig, load_zone
 from cordon.demo import demo_zone_path
 from cordon.demo.live import LiveStats, render
-from cordon.demo.traffic import DemoTraffic
+from cordon.feed import CameraFeed
+from cordon.ingest.mqtt import MqttIngest
+from cordon.rules import RuleEngine, build_rules
+from cordon.rules.runner import RuleRunner
 from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread
+from cordon.sim import NoiseSettings, SimSettings, Simulation
 
 GUIDE = """\
 Try, while it runs:
   open {url}/docs                      the API, served offline (no CDN)
   curl {url}/api/v1/health/cameras     refused reads per camera (a health figure)
   cordon reads tail -f --data {data}   follow the stored reads
-Stop with Ctrl-C. Data folder: {data}"""
+Cameras post over HTTP{mqtt}. Stop with Ctrl-C. Data folder: {data}"""
 
 
-def _feed(runtime: Runtime, url: str, traffic: DemoTraffic, stats: LiveStats, stop: threading.Event) -> None:
-    """Post every passage as its camera would, one read per request, with the camera's own key."""
-    keys = {camera.id: runtime.keyring.issue(camera.id, "cordon demo") for camera in runtime.zone.cameras}
-    with httpx.Client(base_url=url, timeout=10) as client:
-        while not stop.is_set():
-            for passage in traffic.take_due(datetime.now(UTC)):
-                message = traffic.camera_message(passage)
-                headers = {"Authorization": f"Bearer {keys[passage.camera_id]}"}
-                try:
-                    client.post("/api/v1/reads", json=message, headers=headers)
-                except httpx.HTTPError:
-                    if stop.is_set():
-                        return
-                    raise
-                stats.add_sent(1)
-            stop.wait(0.05)
+def morning_start(now: datetime, timezone: str, days: float) -> datetime:
+    """The latest 06:30 local time from which a period of `days` has ended by `now`: the replay opens with the
+    morning rush, and no read is dated in the future."""
+    local = now.astimezone(ZoneInfo(timezone))
+    start = local.replace(hour=6, minute=30, second=0, microsecond=0)
+    while start + timedelta(days=days) > local:
+        start -= timedelta(days=1)
+    return start.astimezone(UTC)
+
+
+class DemoTown:
+    """Everything the demo runs, started and stopped in order."""
+
+    def __init__(self, zone: ZoneConfig, folder: Path, port: int) -> None:
+        settings = build_settings(data_dir=folder, zone_file=demo_zone_path(), http_port=port)
+        self.runtime: Runtime = build_runtime(settings, zone)
+        self.broker: Mosquitto | None = None
+        self.subscriber: MqttIngest | None = None
+        self.server = ServerThread(self.runtime, port=port)
+        rules, _ = build_rules(zone)
+        self.rules = RuleRunner(RuleEngine(rules))
+        self.runtime.bus.subscribe(self.rules.submit)
+        self.folder = folder
+
+    def start(self) -> None:
+        self.runtime.start()
+        self.rules.start()
+        binary = find_mosquitto()
+        if binary is not None:
+            self.broker = Mosquitto(binary, self.folder / "mosquitto", anonymous=True)
+            self.broker.folder.mkdir(parents=True, exist_ok=True)
+            self.broker.start()
+            mqtt = self.runtime.settings.mqtt.model_copy(update={"host": self.broker.host, "port": self.broker.port})
+            self.subscriber = MqttIngest(self.runtime.ingest, mqtt)
+            self.subscriber.start()
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.subscriber is not None:
+            self.subscriber.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.runtime.stop()
+        self.rules.stop()
 
 
 @click.command()
@@ -53,57 +88,76 @@ def _feed(runtime: Runtime, url: str, traffic: DemoTraffic, stats: LiveStats, st
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the data in this folder (default: a fresh temporary folder).")  # fmt: skip
 @click.option("--port", type=int, default=0, help="API port (default: any free port).")
-@click.option("--rate", type=click.FloatRange(1, 100_000), default=240.0, help="Vehicles entering per minute.")
-@click.option("--seed", type=int, default=1, help="Seed of the simulated traffic.")
-def demo(duration: float | None, data_dir: Path | None, port: int, rate: float, seed: int) -> None:
-    """Run Cordon on a simulated town: cameras on every road in and out post reads live.
+@click.option("--speed", type=click.FloatRange(min=1, max=100_000), default=60.0, show_default=True,
+              help="Time acceleration of the simulated town (60: an hour a minute).")  # fmt: skip
+@click.option("--vehicles-per-day", type=click.IntRange(100, 1_000_000), default=20_000, show_default=True,
+              help="Vehicles entering the town on a weekday.")  # fmt: skip
+@click.option("--days", type=click.FloatRange(0.05, 30), default=1.0, show_default=True,
+              help="Simulated period, ending now: the town replays it from its start.")  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulated town.")
+def demo(
+    duration: float | None, data_dir: Path | None, port: int, speed: float, vehicles_per_day: int, days: float,
+    seed: int,
+) -> None:  # fmt: skip
+    """Run Cordon on a simulated town: cameras on every road in and out post reads live, with their
+    imperfections (missed and misread plates, clock drift, late delivery), and the zone's rules run on them.
 
     \b
     Example:
-      cordon demo                 run until Ctrl-C
-      cordon demo --duration 30   stop after 30 s
+      cordon demo                      run until Ctrl-C
+      cordon demo --duration 30        stop after 30 s
+      cordon demo --speed 600 --data /tmp/town
     """
-    zone_path = demo_zone_path()
-    zone = load_zone(zone_path)
+    zone = load_zone(demo_zone_path())
     temporary = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="cordon-demo-")
     folder = data_dir if data_dir is not None else Path(temporary.name)  # type: ignore[union-attr]
-    settings = build_settings(data_dir=folder, zone_file=zone_path, http_port=port)
-    runtime = build_runtime(settings, zone)
-    runtime.start()
-    server = ServerThread(runtime, port=port)
-    server.start()
+    town = DemoTown(zone, folder, port)
+    town.start()
+    keys = {camera.id: town.runtime.keyring.issue(camera.id, "cordon demo") for camera in zone.cameras}
+    broker = town.broker.address if town.broker is not None else None
+    feed = CameraFeed(zone, town.server.url, keys, broker)
     stats = LiveStats()
-    runtime.bus.subscribe(stats.on_stored)
+    town.runtime.bus.subscribe(stats.on_stored)
+    town.rules.add_sink(stats.on_decision)
+    end = morning_start(datetime.now(UTC), zone.zone.timezone, days) + timedelta(days=days)
+    simulation = Simulation(zone, SimSettings(seed=seed, days=days, end=end, vehicles_per_day=vehicles_per_day),
+                            NoiseSettings())  # fmt: skip
+    deliveries = itertools.chain.from_iterable(chunk.reads for chunk in simulation.run())
     stop = threading.Event()
     failure: list[BaseException] = []
 
     def feeder() -> None:
         try:
-            _feed(runtime, server.url, DemoTraffic(zone, seed=seed, vehicles_per_minute=rate), stats, stop)
+            feed.replay(deliveries, speed, stop)
         except BaseException as exc:  # reported on the main thread
             failure.append(exc)
+        finally:
             stop.set()
 
     thread = threading.Thread(target=feeder, name="cordon-demo-feeder", daemon=True)
     console = Console()
-    console.print(f"[bold]Cordon demo[/bold]: zone '{zone.zone.name}', {len(zone.cameras)} cameras, API {server.url}")
-    console.print(GUIDE.format(url=server.url, data=folder))
+    console.print(
+        f"[bold]Cordon demo[/bold]: zone '{zone.zone.name}', {len(zone.cameras)} cameras, API {town.server.url}"
+    )
+    mqtt_note = f" and MQTT (private broker on port {broker[1]})" if broker else " (no mosquitto installed: no MQTT)"
+    console.print(GUIDE.format(url=town.server.url, data=folder, mqtt=mqtt_note))
     thread.start()
     deadline = time.monotonic() + duration if duration is not None else None
     try:
-        with Live(render(stats, runtime, server.url), console=console, refresh_per_second=2) as live:
+        with Live(render(stats, town.runtime, feed.stats, town.server.url), console=console,
+                  refresh_per_second=2) as live:  # fmt: skip
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stop.wait(0.5)
-                live.update(render(stats, runtime, server.url))
+                live.update(render(stats, town.runtime, feed.stats, town.server.url))
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         thread.join(10)
-        server.stop()
-        runtime.stop()
+        feed.close()
+        town.stop()
         if temporary is not None:
             temporary.cleanup()
     if failure:
         raise click.ClickException(f"the simulated cameras stopped: {failure[0]}")
-    console.print(f"\ndemo stopped: {stats.sent} reads sent, {stats.stored} stored.")
+    console.print(f"\ndemo stopped: {feed.stats.sent} reads sent, {stats.stored} stored.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from contextlib import nullcontext
@@ -9,15 +10,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+import httpx
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from cordon.commands.common import ZONE_OPTION
+from cordon.commands.common import ZONE_OPTION, build_settings
 from cordon.config import load_zone
 from cordon.demo import demo_zone_path
 from cordon.errors import CordonError
-from cordon.sim import SimSettings, Simulation, default_end, load_noise, write_fixtures, write_reads, write_truth
+from cordon.feed import CameraFeed
+from cordon.ingest.keys import KeyRing
+from cordon.sim import (
+    SimSettings,
+    Simulation,
+    default_end,
+    load_noise,
+    read_deliveries,
+    write_fixtures,
+    write_reads,
+    write_truth,
+)
 from cordon.sim.truth import SectionSpeed, TruckStay
+from cordon.store import open_store
 
 
 @click.group()
@@ -158,3 +173,80 @@ def _summary(
     click.echo(f"  wrote {', '.join(written)}")
     per_day = elapsed / settings.days
     click.echo(f"  took {elapsed:.1f} s ({per_day:.1f} s per simulated day, {reads / max(elapsed, 1e-9):,.0f} reads/s)")
+
+
+def _replay_keys(zone_keys: Path | None, data_dir: Path | None, cameras: list[str]) -> dict[str, str]:
+    """Camera keys from a JSON file, or issued now in the local store of `--data` (same machine as the server)."""
+    if zone_keys is not None:
+        try:
+            keys = orjson.loads(zone_keys.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise CordonError("bad_keys_file", f"{zone_keys}: not a JSON object of camera -> key: {exc}") from None
+        if not isinstance(keys, dict):
+            raise CordonError("bad_keys_file", f"{zone_keys}: not a JSON object of camera -> key")
+        return {str(camera): str(key) for camera, key in keys.items()}
+    if data_dir is None:
+        raise CordonError("no_keys", "give the cameras' keys with --keys FILE, or --data DIR to issue them locally")
+    store = open_store(build_settings(data_dir=data_dir))
+    try:
+        ring = KeyRing(store)
+        return {camera: ring.issue(camera, "cordon sim replay") for camera in cameras}
+    finally:
+        store.close()
+
+
+@sim.command()
+@ZONE_OPTION
+@click.argument("reads_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The running Cordon API.")
+@click.option("--speed", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
+              help="Time acceleration: 60 replays an hour in a minute.")  # fmt: skip
+@click.option("--keys", "keys_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON object camera id -> API key.")  # fmt: skip
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Issue a key per camera in this local store instead of --keys.")  # fmt: skip
+@click.option("--mqtt-host", default=None, help="Broker for cameras with `transport: mqtt` (else they use HTTP).")
+@click.option("--mqtt-port", type=int, default=1883, show_default=True, help="Broker port.")
+def replay(
+    zone_file: Path | None,
+    reads_path: Path,
+    url: str,
+    speed: float,
+    keys_path: Path | None,
+    data_dir: Path | None,
+    mqtt_host: str | None,
+    mqtt_port: int,
+) -> None:
+    """Feed a running server with READS_PATH (from `cordon sim generate`) through the real ingest path, in
+    delivery order, with time accelerated; each camera uses its own key and its configured transport.
+
+    \b
+    Example:
+      cordon serve --zone examples/demo-zone.yaml --data /tmp/town &
+      cordon sim generate --days 1 --vehicles-per-day 20000 --out reads.jsonl
+      cordon sim replay reads.jsonl --zone examples/demo-zone.yaml --data /tmp/town --speed 600
+    """
+    zone = load_zone(zone_file or demo_zone_path())
+    keys = _replay_keys(keys_path, data_dir, [camera.id for camera in zone.cameras])
+    feed = CameraFeed(zone, url, keys, (mqtt_host, mqtt_port) if mqtt_host else None)
+    console = Console(stderr=True)
+    started = time.monotonic()
+    try:
+        with console.status("replaying...") as status:
+            stop = threading.Event()
+            worker = threading.Thread(target=feed.replay, args=(read_deliveries(reads_path), speed, stop), daemon=True)
+            worker.start()
+            try:
+                while worker.is_alive():
+                    worker.join(0.5)
+                    answers = ", ".join(f"{k}: {v}" for k, v in sorted(feed.stats.answers.items()))
+                    status.update(f"sent {feed.stats.sent} ({answers}); behind schedule {feed.stats.lag_s:.1f} s")
+            except KeyboardInterrupt:
+                stop.set()
+                worker.join(5)
+    except httpx.HTTPError as exc:
+        raise CordonError("server_unreachable", f"cannot reach Cordon at {url}: {exc}") from None
+    finally:
+        feed.close()
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(feed.stats.answers.items()))
+    click.echo(f"replayed {feed.stats.sent} reads in {time.monotonic() - started:.1f} s ({answers})")

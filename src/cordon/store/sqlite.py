@@ -38,6 +38,15 @@ _INSERT = (
 )
 _SELECT = f"SELECT id, {_COLUMNS} FROM reads"  # noqa: S608
 
+# The writer connection's page cache (KiB, negative per SQLite) and WAL checkpoint interval (pages). Every
+# read dirties a random leaf of the plate index, so a commit writes about one page per read; with SQLite's
+# defaults (2 MiB cache, checkpoint every 1,000 pages) the writer re-reads those leaves from disk and
+# checkpoints on almost every commit. 64 MiB and 8,192 pages (32 MiB of WAL at 4 KiB pages) raise sustained
+# append throughput by about a third (bench/store_append.py, docs/benchmarks.md). Durability is unchanged:
+# a commit is still durable (synchronous=FULL) when it returns; a checkpoint only moves committed pages.
+_WRITER_CACHE_KIB = 64 * 1024
+_WRITER_CHECKPOINT_PAGES = 8192
+
 Row = tuple[Any, ...]
 
 
@@ -109,16 +118,19 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._writer = self._connect()
+        self._writer = self._connect(writer=True)
         self._closed = False
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, writer: bool = False) -> sqlite3.Connection:
         try:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA busy_timeout=30000")
+            if writer:
+                connection.execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
+                connection.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         with self._connections_lock:
