@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from cordon.cli import cli
 from cordon.config.zone import ZoneConfig
 from cordon.settings import IngestSettings, MqttSettings, Settings
+from cordon.sim import CameraNoise, NoiseSettings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -69,9 +70,28 @@ def settings_reference() -> str:
     return "\n".join(out)
 
 
+def noise_reference() -> str:
+    """The simulator's camera-noise settings (a YAML file of these fields is `cordon sim generate --noise FILE`)."""
+    out = [
+        "# Simulated camera noise",
+        "",
+        "Fields of a noise YAML file for `cordon sim generate --noise FILE` (`--noise off` is the exact truth).",
+        "Generated from `cordon.sim.NoiseSettings` by `scripts/gen_docs.py`; do not edit by hand.",
+        "",
+        "| field | default | meaning |",
+        "|---|---|---|",
+    ]
+    for model, prefix in ((NoiseSettings, ""), (CameraNoise, "cameras.<camera id>.")):
+        for name, field in model.model_fields.items():
+            default: Any = field.default if field.default_factory is None else "{}"
+            out.append(f"| `{prefix}{name}` | `{default}` | {field.description} |")
+    return "\n".join([*out, ""])
+
+
 def outputs() -> dict[Path, str]:
     return {
         DOCS / "cli.md": cli_reference(),
+        DOCS / "sim-noise.md": noise_reference(),
         DOCS / "settings.md": settings_reference(),
         DOCS / "zone-schema.json": json.dumps(ZoneConfig.model_json_schema(), indent=2) + "\n",
     }
