@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from cordon.config.zone import ZoneConfig
 from cordon.errors import CordonError
 from cordon.ingest.validate import Prepared, prepare_read
 from cordon.records import Finding, PlateRead
+from cordon.reference import ReferenceData
 from cordon.rules import Decision, RuleEngine, build_rules, merge
 from cordon.settings import IngestSettings
 from cordon.sim import read_deliveries, read_truth
@@ -84,9 +86,15 @@ def validated_reads(path: Path, zone: ZoneConfig, limits: IngestSettings, counts
             counts.refused += 1
 
 
-def run_rules(zone: ZoneConfig, reads: Iterator[PlateRead], grace_s: float = 120.0, chunk: int = 2000) -> Decision:
+def run_rules(
+    zone: ZoneConfig,
+    reads: Iterator[PlateRead],
+    reference: ReferenceData | None = None,
+    grace_s: float = 120.0,
+    chunk: int = 2000,
+) -> Decision:
     """The decisions of the zone's rules over `reads`, fed in chunks as the server's runner feeds them."""
-    rules, _ = build_rules(zone)
+    rules, _ = build_rules(zone, reference)
     engine = RuleEngine(rules, grace_s=grace_s)
     decisions: list[Decision] = []
     batch: list[PlateRead] = []
@@ -101,8 +109,16 @@ def run_rules(zone: ZoneConfig, reads: Iterator[PlateRead], grace_s: float = 120
 
 
 # -- scorers -------------------------------------------------------------------------------------------------
+# A scorer compares one rule type's decisions with the truth file; it is registered in the `cordon.scorers`
+# entry points under the rule type, like the rules themselves.
 
 Scorer = Callable[[ZoneConfig, Decision, Path], tuple[Score, str]]
+SCORER_ENTRY_POINTS = "cordon.scorers"
+
+
+def scorers() -> dict[str, Scorer]:
+    """Scorers by rule type, from the `cordon.scorers` entry points."""
+    return {entry.name: entry.load() for entry in entry_points(group=SCORER_ENTRY_POINTS)}
 
 
 def _true_stays(zone: ZoneConfig, truth: Iterator[TruthRecord]) -> tuple[set[tuple[ReadKey, ReadKey]], int]:
@@ -142,22 +158,27 @@ def _pair(finding: Finding) -> tuple[ReadKey, ReadKey]:
     return (first[0], first[1]), (second[0], second[1])
 
 
-SCORERS: dict[str, Scorer] = {"zone_closure": score_zone_closure}
-
-
-def evaluate(zone: ZoneConfig, reads_path: Path, truth_path: Path, limits: IngestSettings | None = None) -> Evaluation:
-    """Run the zone's rules over the reads and score each rule type that has a scorer."""
+def evaluate(
+    zone: ZoneConfig,
+    reads_path: Path,
+    truth_path: Path,
+    reference: ReferenceData | None = None,
+    limits: IngestSettings | None = None,
+) -> Evaluation:
+    """Run the zone's rules over the reads and score each rule type that has a scorer. `reference` holds the
+    hotlists, permits and registry the rules decide with (`cordon sim generate --fixtures`)."""
     if not reads_path.is_file() or not truth_path.is_file():
         missing = reads_path if not reads_path.is_file() else truth_path
         raise CordonError("file_not_found", f"{missing}: no such file")
     evaluation = Evaluation()
     limits = limits or IngestSettings()
-    decision = run_rules(zone, validated_reads(reads_path, zone, limits, evaluation))
-    implemented = {rule.type for rule in build_rules(zone)[0]}
+    decision = run_rules(zone, validated_reads(reads_path, zone, limits, evaluation), reference)
+    implemented = {rule.type for rule in build_rules(zone, reference)[0]}
+    registered = scorers()
     for config in zone.rules:
         if not config.enabled or config.type in evaluation.scores or config.type in evaluation.notes:
             continue
-        scorer = SCORERS.get(config.type)
+        scorer = registered.get(config.type)
         if config.type not in implemented:
             evaluation.notes[config.type] = "no implementation installed yet"
         elif scorer is None:

@@ -17,6 +17,7 @@ from typing import ClassVar, Generic, TypeVar
 from cordon.config.rules import BaseRule
 from cordon.config.zone import ZoneConfig
 from cordon.records import Alert, Command, Finding, PlateRead, Violation
+from cordon.reference import ReferenceData
 
 State = TypeVar("State")
 ConfigT = TypeVar("ConfigT", bound=BaseRule)
@@ -66,9 +67,10 @@ class Rule(ABC, Generic[ConfigT, State]):
 
     type: ClassVar[str]
 
-    def __init__(self, config: ConfigT, zone: ZoneConfig) -> None:
+    def __init__(self, config: ConfigT, zone: ZoneConfig, reference: ReferenceData) -> None:
         self.config = config
         self.zone = zone
+        self.reference = reference  # hotlists, permits, registry: read-only for the rule
 
     @property
     def id(self) -> str:

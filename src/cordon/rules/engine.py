@@ -15,6 +15,7 @@ from typing import Any
 
 from cordon.config.zone import ZoneConfig
 from cordon.records import PlateRead
+from cordon.reference import ReferenceData
 from cordon.rules.base import Decision, Rule, merge
 from cordon.timeutil import to_micros
 
@@ -35,8 +36,9 @@ def rule_types() -> dict[str, type[Rule[Any, Any]]]:
     return found
 
 
-def build_rules(zone: ZoneConfig) -> tuple[list[Rule[Any, Any]], list[str]]:
+def build_rules(zone: ZoneConfig, reference: ReferenceData | None = None) -> tuple[list[Rule[Any, Any]], list[str]]:
     """The zone's enabled rules, built; and the ids of those whose type has no implementation installed."""
+    reference = reference if reference is not None else ReferenceData()
     types = rule_types()
     rules: list[Rule[Any, Any]] = []
     missing: list[str] = []
@@ -47,7 +49,7 @@ def build_rules(zone: ZoneConfig) -> tuple[list[Rule[Any, Any]], list[str]]:
         if implementation is None:
             missing.append(config.id)
             continue
-        rules.append(implementation(config, zone))
+        rules.append(implementation(config, zone, reference))
     return rules, missing
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cordon.config.rules import ZoneClosureRule as ZoneClosureConfig
 from cordon.config.zone import ZoneConfig
 from cordon.records import Finding, Movement, PlateRead
+from cordon.reference import ReferenceData
 from cordon.rules.base import NOTHING, Decision, Rule, stable_id
 from cordon.timeutil import from_micros, to_micros
 
@@ -38,8 +39,8 @@ class ZoneClosureRule(Rule[ZoneClosureConfig, ClosureState]):
 
     type = "zone_closure"
 
-    def __init__(self, config: ZoneClosureConfig, zone: ZoneConfig) -> None:
-        super().__init__(config, zone)
+    def __init__(self, config: ZoneClosureConfig, zone: ZoneConfig, reference: ReferenceData) -> None:
+        super().__init__(config, zone, reference)
         gate_cameras = {camera for gate in self.zone.gates for camera in gate.cameras}
         self._gate_cameras = frozenset(gate_cameras)
         self._max_stay_us = int(config.max_stay_hours * 3_600_000_000)

@@ -42,8 +42,9 @@ _SELECT = f"SELECT id, {_COLUMNS} FROM reads"  # noqa: S608
 # read dirties a random leaf of the plate index, so a commit writes about one page per read; with SQLite's
 # defaults (2 MiB cache, checkpoint every 1,000 pages) the writer re-reads those leaves from disk and
 # checkpoints on almost every commit. 64 MiB and 8,192 pages (32 MiB of WAL at 4 KiB pages) raise sustained
-# append throughput by about a third (bench/store_append.py, docs/benchmarks.md). Durability is unchanged:
-# a commit is still durable (synchronous=FULL) when it returns; a checkpoint only moves committed pages.
+# append throughput by 25-50 % (bench/store_append.py --sqlite-defaults, docs/benchmarks.md). Durability is
+# unchanged: a commit is still durable (synchronous=FULL) when it returns; a checkpoint only moves committed
+# pages into the database file.
 _WRITER_CACHE_KIB = 64 * 1024
 _WRITER_CHECKPOINT_PAGES = 8192
 
