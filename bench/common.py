@@ -41,7 +41,7 @@ HTTP_CAMERAS = (
     "cam-n407-west",
     "cam-kouter-northwest",
 )
-_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q on Belgian plates
+_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # serial letters; I, O and Q left out (look like 1, 0)
 _VEHICLES = ("car",) * 14 + ("van",) * 3 + ("lorry", "bus", "motorcycle")
 
 
@@ -94,8 +94,7 @@ def read_json(rng: random.Random, camera: str, event_id: str, observed: datetime
 
 
 def make_plate_reads(n: int, seed: int = 7, cameras: tuple[str, ...] = HTTP_CAMERAS) -> list[Any]:
-    """`n` valid `PlateRead` records (built through the real validation path's models, not constructed
-    blindly), spread over `cameras`, a few per second, ending now."""
+    """`n` valid `PlateRead` records (fully validated), spread over `cameras`, a few per second, ending now."""
     from cordon.plates import normalize_plate
     from cordon.records import PlateRead
 
@@ -106,10 +105,6 @@ def make_plate_reads(n: int, seed: int = 7, cameras: tuple[str, ...] = HTTP_CAME
         camera = cameras[i % len(cameras)]
         observed = start + timedelta(milliseconds=20 * i)
         raw = read_json(rng, camera, f"{camera}-{i:09d}", observed)
-        candidates = [
-            {"plate": normalize_plate(c["plate"]), "confidence": c["confidence"]}
-            for c in raw.get("candidates", ())
-        ]
         reads.append(
             PlateRead(
                 event_id=raw["eventId"],
@@ -120,7 +115,10 @@ def make_plate_reads(n: int, seed: int = 7, cameras: tuple[str, ...] = HTTP_CAME
                 plate=normalize_plate(raw["licensePlate"]),
                 country=raw["country"],
                 confidence=raw["confidence"],
-                candidates=candidates,
+                candidates=[
+                    {"plate": normalize_plate(c["plate"]), "confidence": c["confidence"]}
+                    for c in raw.get("candidates", ())
+                ],
                 bbox=raw["bbox"],
                 lane_id=raw["laneId"],
                 direction=raw["direction"],
@@ -159,6 +157,45 @@ def machine() -> dict[str, str]:
 def print_machine() -> None:
     for key, value in machine().items():
         print(f"# {key:7} {value}")
+    load = os.getloadavg()[0]
+    note = "" if load < 1.0 else "  (other work may be running: see 'other load' on each figure)"
+    print(f"# load    {load:.2f} (1-minute average at start){note}")
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all CPUs have spent busy since boot (Linux /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class OtherLoad:
+    """CPU used by processes that are not this benchmark's while a figure is measured, in cores.
+
+    `with OtherLoad(server) as other: ...` then `other.cores`. The server process (still running, so not
+    in `os.times()`) is counted as ours; reaped children such as `wrk` are. Kernel work for our I/O counts
+    as 'other', so a quiet machine reads about 0.0-0.1."""
+
+    def __init__(self, server: CordonServer | None = None) -> None:
+        self._server = server
+        self.cores = 0.0
+
+    def _ours(self) -> float:
+        return _own_seconds() + (self._server.cpu_seconds() if self._server is not None else 0.0)
+
+    def __enter__(self) -> OtherLoad:
+        self._start = (time.monotonic(), _busy_seconds(), self._ours())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.monotonic() - self._start[0]
+        other = (_busy_seconds() - self._start[1]) - (self._ours() - self._start[2])
+        self.cores = max(0.0, other / wall) if wall > 0 else 0.0
 
 
 # -- `cordon serve` in a subprocess ---------------------------------------------------------------------
@@ -252,10 +289,12 @@ class CordonServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"cordon serve exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as answer,  # noqa: S310
+            ):
+                if answer.status == 200:
+                    return
             time.sleep(0.05)
         raise RuntimeError(f"cordon serve did not answer within {timeout} s:\n{self.log()}")
 
