@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from cordon.api.deps import camera_key, get_runtime
+from cordon.api.deps import CameraKeyDep, RuntimeDep
 from cordon.api.errors import ErrorResponse
 from cordon.api.responses import JsonResponse
 from cordon.errors import CordonError
@@ -100,14 +100,12 @@ async def _body(request: Request, service: IngestService, key: str | None) -> by
     openapi_extra=_BODY,
     summary="Deliver reads (one or a batch)",
 )
-async def post_reads(request: Request) -> JsonResponse:
+async def post_reads(request: Request, runtime: RuntimeDep, key: CameraKeyDep) -> JsonResponse:
     """Store reads durably: the answer comes only after they are committed. A request is taken whole or
     refused whole; a re-sent read (same camera and `eventId`) is acknowledged as `duplicate`."""
-    # The runtime and the key are taken here, not through `Depends(...)`: FastAPI runs a plain-`def`
-    # dependency in the thread pool, and two thread-pool hops per request cost about a sixth of the
-    # server's CPU at one read per request (bench/http_ingest.py, docs/benchmarks.md).
-    key = camera_key(request)
-    service = get_runtime(request).ingest
+    # The dependencies are `async def`: FastAPI runs plain-`def` ones in its thread pool, and two hops per
+    # request cost about a sixth of the server's CPU at one read per request (docs/benchmarks.md).
+    service = runtime.ingest
     body = await _body(request, service, key)
     admission = service.admit_json(body, key)
     if any(item.image is not None for item in admission.prepared):

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cordon.config.zone import ZoneConfig
 from cordon.errors import CordonError, ErrorDetail, unauthorized, unprocessable
-from cordon.ingest.formats import AdapterError, ReadIn, fiware_to_read, is_fiware
+from cordon.ingest.formats import FIWARE_TYPE, AdapterError, ReadIn, fiware_to_read, is_fiware
 from cordon.ingest.keys import KeyRing
 from cordon.ingest.validate import Prepared, Refused, prepare_read
 from cordon.ingest.writer import GroupCommitWriter
@@ -34,6 +34,7 @@ from cordon.timeutil import utcnow
 UNKNOWN_SENDER = "unknown"
 
 _READ_ADAPTER: TypeAdapter[ReadIn] = TypeAdapter(ReadIn)
+_BODY_ADAPTER: TypeAdapter[list[ReadIn] | ReadIn] = TypeAdapter(list[ReadIn] | ReadIn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,18 @@ class IngestService:
 
     def admit_json(self, body: bytes, key: str | None) -> Admission:
         """Admit a raw JSON body (one read object or an array of reads)."""
+        key_camera = self.keyring.camera_for(key)
+        if key_camera is not None and FIWARE_TYPE.encode() not in body:
+            # Fast path: pydantic parses and validates the whole body in one pass. Anything it refuses goes
+            # down the precise path below, which says exactly what is wrong and where.
+            try:
+                decoded = _BODY_ADAPTER.validate_json(body)
+            except ValidationError:
+                decoded = None
+            if decoded is not None:
+                raws = decoded if isinstance(decoded, list) else [decoded]
+                self._check_batch(len(raws), key_camera)
+                return self._admit_items(raws, key_camera, self._prepare_raw)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -160,27 +173,32 @@ class IngestService:
     def admit(self, payload: Any, key: str | None) -> Admission:
         """Authenticate and validate a decoded payload; all of it is admitted or none."""
         items = payload if isinstance(payload, list) else [payload]
-        claimed = _claimed_camera(items)
         key_camera = self.keyring.camera_for(key)
         if key_camera is None:
-            sender = self.sender(None, claimed)
+            sender = self.sender(None, _claimed_camera(items))
             if not key:
                 raise self.refuse(unauthorized("missing_key", "an API key is required"), sender, len(items))
             raise self.refuse(unauthorized("wrong_key", "the API key is not valid"), sender, len(items))
-        if not items:
+        self._check_batch(len(items), key_camera)
+        return self._admit_items(items, key_camera, self._prepare_item)
+
+    def _check_batch(self, count: int, key_camera: str) -> None:
+        if not count:
             raise self.refuse(unprocessable("empty_batch", "the batch holds no read"), key_camera, 0)
-        if len(items) > self.limits.max_batch:
+        if count > self.limits.max_batch:
             error = CordonError(
-                "batch_too_large",
-                f"{len(items)} reads in one batch; the limit is {self.limits.max_batch}",
-                413,
+                "batch_too_large", f"{count} reads in one batch; the limit is {self.limits.max_batch}", 413
             )
-            raise self.refuse(error, key_camera, len(items))
+            raise self.refuse(error, key_camera, count)
+
+    def _admit_items(
+        self, items: list[Any], key_camera: str, prepare: Callable[[Any, str, str, datetime], Prepared | Refused]
+    ) -> Admission:
         received = self.clock()
         prepared: list[Prepared] = []
         refused: list[ErrorDetail] = []
         for index, item in enumerate(items):
-            outcome = self._prepare_item(item, f"reads[{index}]", key_camera, received)
+            outcome = prepare(item, f"reads[{index}]", key_camera, received)
             if isinstance(outcome, Refused):
                 refused.append(outcome.detail)
             else:
@@ -196,6 +214,9 @@ class IngestService:
             )
             raise unprocessable(code, message, tuple(refused))
         return Admission(key_camera, tuple(prepared))
+
+    def _prepare_raw(self, raw: ReadIn, loc: str, key_camera: str, received: datetime) -> Prepared | Refused:
+        return prepare_read(raw, key_camera=key_camera, zone=self.zone, received=received, limits=self.limits, loc=loc)
 
     def check_trusted(self, item: Any, loc: str) -> Prepared | Refused:
         """Validate one read from a trusted source (a file an administrator imports): the camera named in

@@ -63,9 +63,9 @@ def prepare_read(
         return refuse("observedBy", "unknown_camera", f"camera '{camera_id}' is not in the zone")
     if camera_id != key_camera:
         return refuse("observedBy", "camera_mismatch", f"the API key is not valid for camera '{camera_id}'")
-    observed = raw.date_observed
-    if observed.tzinfo is None or observed.utcoffset() is None:
+    if raw.date_observed.tzinfo is None or raw.date_observed.utcoffset() is None:
         return refuse("dateObserved", "timestamp_naive", "dateObserved needs a UTC offset (e.g. 'Z')")
+    observed = raw.date_observed.astimezone(UTC)  # once: the comparisons below then stay on the fast path
     if observed - received > timedelta(seconds=limits.max_future_s):
         return refuse(
             "dateObserved",
@@ -100,7 +100,7 @@ def prepare_read(
         schema_version=PLATE_READ_SCHEMA_VERSION,
         event_id=event_id,
         observed_by=camera_id,
-        date_observed=observed.astimezone(UTC),
+        date_observed=observed,
         date_received=received,
         plate_as_read=raw.license_plate,
         plate=plate,

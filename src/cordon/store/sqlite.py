@@ -156,10 +156,13 @@ class SqliteStore:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                # also when COMMIT itself failed (disk full, I/O error): never leave the writer inside an
+                # open transaction, or every later BEGIN would fail until a restart
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
 
     # -- reads ---------------------------------------------------------------------------------------------
 
