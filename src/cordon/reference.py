@@ -8,14 +8,18 @@ writes, and what an operator exports from the police's own systems:
 - `permits.csv`: permit, type (truck_lock | access | emergency), plate, area (zone or street id, `*`: every
   one), valid_from, valid_until, windows (`;`-separated, local time, e.g. `12345 06:00-11:00`: ISO weekdays)
 - `vehicle-registry.csv`: plate, category (M1, N1, N2, N3, ...), vehicle_type, max_mass_kg
+- `camera-clock.csv`: camera, at, offset_s (a camera's clock status as its NTP client reports it: seconds its
+  clock is ahead of the reference time, at that instant)
 """
 
 from __future__ import annotations
 
 import csv
+import math
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -97,6 +101,19 @@ class RegistryEntry:
     max_mass_kg: int
 
 
+#: How old a camera's latest clock report may be and still vouch for its clock (NTP status comes hourly).
+DEFAULT_CLOCK_REPORT_MAX_AGE = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReport:
+    """A camera's clock status at an instant: how many seconds its clock was ahead of the reference time."""
+
+    camera_id: str
+    at: datetime
+    offset_s: float
+
+
 @dataclass
 class ReferenceData:
     """Everything the rules look up, indexed by normalised plate."""
@@ -104,6 +121,7 @@ class ReferenceData:
     hotlist: dict[str, list[HotlistEntry]] = field(default_factory=dict)
     permits: dict[str, list[Permit]] = field(default_factory=dict)
     registry: dict[str, RegistryEntry] = field(default_factory=dict)
+    clock_reports: dict[str, list[ClockReport]] = field(default_factory=dict)  # by camera, oldest first
 
     def add_hotlist(self, entries: Iterable[HotlistEntry]) -> None:
         for entry in entries:
@@ -119,6 +137,28 @@ class ReferenceData:
 
     def permits_for(self, plate: str, permit_type: PermitType | None = None) -> list[Permit]:
         return [p for p in self.permits.get(plate, ()) if permit_type is None or p.permit_type == permit_type]
+
+    def add_clock_reports(self, reports: Iterable[ClockReport]) -> None:
+        touched = set()
+        for report in reports:
+            self.clock_reports.setdefault(report.camera_id, []).append(report)
+            touched.add(report.camera_id)
+        for camera in touched:
+            self.clock_reports[camera].sort(key=lambda r: r.at)
+
+    def clock_offset_at(
+        self, camera: str, moment: datetime, max_age: timedelta = DEFAULT_CLOCK_REPORT_MAX_AGE
+    ) -> float | None:
+        """The camera's clock offset (s, ahead of the reference) by its latest report at or before `moment`;
+        None when there is none, or the latest is older than `max_age`: unknown, so not known to be in sync."""
+        reports = self.clock_reports.get(camera)
+        if not reports:
+            return None
+        index = bisect_right(reports, moment, key=lambda r: r.at)
+        if index == 0:
+            return None
+        latest = reports[index - 1]
+        return latest.offset_s if moment - latest.at <= max_age else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +261,22 @@ def load_registry(path: Path, rejected: list[RejectedLine]) -> list[RegistryEntr
     return entries
 
 
+def load_clock_reports(path: Path, rejected: list[RejectedLine]) -> list[ClockReport]:
+    """Camera clock reports of a CSV file; bad lines go to `rejected` with their line number."""
+    reports = []
+    for line, row in _rows(path, ("camera", "at", "offset_s"), rejected):
+        try:
+            if not row["camera"]:
+                raise ValueError("empty camera id")
+            offset = float(row["offset_s"])
+            if not math.isfinite(offset):
+                raise ValueError(f"not a finite offset: {row['offset_s']!r}")
+            reports.append(ClockReport(camera_id=row["camera"], at=_instant(row["at"]), offset_s=offset))
+        except ValueError as exc:
+            rejected.append(RejectedLine(str(path), line, str(exc)))
+    return reports
+
+
 def load_fixtures(directory: Path) -> tuple[ReferenceData, list[RejectedLine]]:
     """The reference data in a folder (`hotlist.csv`, `permits.csv`, `vehicle-registry.csv`, each optional)."""
     data = ReferenceData()
@@ -231,4 +287,6 @@ def load_fixtures(directory: Path) -> tuple[ReferenceData, list[RejectedLine]]:
         data.add_permits(load_permits(directory / "permits.csv", rejected))
     if (directory / "vehicle-registry.csv").is_file():
         data.add_registry(load_registry(directory / "vehicle-registry.csv", rejected))
+    if (directory / "camera-clock.csv").is_file():
+        data.add_clock_reports(load_clock_reports(directory / "camera-clock.csv", rejected))
     return data, rejected

@@ -31,6 +31,7 @@ from cordon.sim import (
     write_reads,
     write_truth,
 )
+from cordon.sim.output import clock_reports
 from cordon.sim.truth import SectionSpeed, TruckStay
 from cordon.store import open_store
 
@@ -66,7 +67,7 @@ def _parse_end(value: str | None) -> datetime:
 @click.option("--noise", "noise_spec", default="default", show_default=True,
               help="Camera noise: off, default, or a YAML file of NoiseSettings fields.")  # fmt: skip
 @click.option("--fixtures", "fixtures_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write hotlist.csv, permits.csv and vehicle-registry.csv in this folder.")  # fmt: skip
+              help="Also write hotlist.csv, permits.csv, vehicle-registry.csv and camera-clock.csv here.")  # fmt: skip
 @click.option("--end", "end_text", default=None,
               help="End of the period, ISO 8601 with offset (default: now, to the minute).")  # fmt: skip
 @click.option("--plain", is_flag=True,
@@ -132,7 +133,8 @@ def generate(
         events.update(simulation.counts)
     fixtures = []
     if fixtures_dir is not None:
-        fixtures = write_fixtures(fixtures_dir, simulation.hotlist, simulation.permits, simulation.fleet.vehicles)
+        fixtures = write_fixtures(fixtures_dir, simulation.hotlist, simulation.permits, simulation.fleet.vehicles,
+                                  clock_reports(simulation.cameras))  # fmt: skip
     elapsed = time.perf_counter() - started
     _summary(simulation, settings, noise_spec, events, violations, transits, elapsed, out_path, truth_path, fixtures)
 

@@ -34,8 +34,18 @@ class HotlistRule(BaseRule):
     match: Literal["exact", "lookalike", "fuzzy"] = Field(
         default="lookalike", description="Default matching mode of lists that do not set their own."
     )
-    max_distance: int = Field(default=1, ge=0, le=3, description="Edit distance for the `fuzzy` mode.")
+    max_distance: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Edit distance for the `fuzzy` mode, counted between look-alike keys (a look-alike "
+        "substitution such as 0/O costs nothing; any other insertion, deletion or substitution costs 1).",
+    )
     use_candidates: bool = Field(default=True, description="Also match the read's top-N candidates.")
+    lists: dict[str, Literal["exact", "lookalike", "fuzzy"]] = Field(
+        default_factory=dict,
+        description="Matching mode by hotlist id (e.g. `{stolen: fuzzy, uninsured: exact}`), overriding `match`.",
+    )
 
 
 class SectionControlRule(BaseRule):
@@ -44,6 +54,26 @@ class SectionControlRule(BaseRule):
     type: Literal["section_control"] = Field(description="Rule type.")
     sections: tuple[str, ...] = Field(default=(), description="Sections to control; empty means all.")
     max_pair_hours: float = Field(default=2.0, gt=0, description="Longest entry-to-exit time paired.")
+    clock_report_max_age_minutes: float = Field(
+        default=120,
+        gt=0,
+        le=24 * 60,
+        description="A camera's latest clock report (NTP status) older than this at the passage leaves its clock "
+        "unknown, and an unknown clock is not in sync: the pair is refused.",
+    )
+    clock_benefit: bool = Field(
+        default=True,
+        description="Give the driver the benefit of the clocks: before the margin is applied, lengthen the timed "
+        "duration by as much as the two cameras' reported offsets say their clocks shortened it (never shorten "
+        "it), plus `clock_residual_s` per camera, so that a clock error within tolerance never raises a speed.",
+    )
+    clock_residual_s: float = Field(
+        default=0.01,
+        ge=0,
+        le=5,
+        description="Uncertainty of a reported clock offset (drift since the report, the report's own error), "
+        "seconds, added per camera when `clock_benefit` is on.",
+    )
 
     def references(self) -> dict[str, tuple[str, ...]]:
         return {"sections": self.sections}
@@ -54,6 +84,19 @@ class TruckLockRuleConfig(BaseRule):
 
     type: Literal["truck_lock"] = Field(description="Rule type.")
     zones: tuple[str, ...] = Field(default=(), description="Truck-lock zones to watch; empty means all.")
+    camera_fallback: bool = Field(
+        default=True,
+        description="Judge plates the vehicle registry does not know (foreign ones) by the camera's class "
+        "`lorry`; such candidates say `class_source: camera` for the reviewer.",
+    )
+    late_read_minutes: float = Field(
+        default=60,
+        ge=0,
+        le=24 * 60,
+        description="How long past the grace period a passage still waiting for its pair is kept, for a read "
+        "delivered late (a camera's backlog).",
+    )
+    fine_eur: int = Field(default=174, gt=0, description="Fine of the offence, euros, quoted to the reviewer.")
 
     def references(self) -> dict[str, tuple[str, ...]]:
         return {"truck_lock_zones": self.zones}

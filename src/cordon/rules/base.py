@@ -76,6 +76,11 @@ class Rule(ABC, Generic[ConfigT, State]):
     def id(self) -> str:
         return self.config.id
 
+    def state_key(self, read: PlateRead) -> str:
+        """Which state a read belongs to: its normalised plate, unless a rule knows better (a rule may fold a
+        misread back onto the plate it most likely is, from the read's candidates and reference data)."""
+        return read.plate
+
     def cameras(self) -> frozenset[str] | None:
         """Cameras whose reads this rule looks at (None: every camera). The runner skips the others."""
         return None
@@ -89,7 +94,8 @@ class Rule(ABC, Generic[ConfigT, State]):
         return None
 
     def expire(self, plate: str, state: State, watermark_us: int) -> tuple[State | None, Decision]:
-        """Called once the watermark passed `deadline(state)`: conclude what is due, forget what is old."""
+        """Called once the watermark passed `deadline(state)`: conclude what is due, forget what is old.
+        `plate` is the state's key (see `state_key`)."""
         return None, NOTHING
 
 

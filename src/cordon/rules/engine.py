@@ -100,10 +100,10 @@ class RuleEngine:
         return sum(len(states) for states in self._states)
 
     def _step(self, index: int, read: PlateRead) -> Decision:
-        states = self._states[index]
-        plate = read.plate
-        state, decision = self.rules[index].decide(read, states.get(plate))
-        self._store(index, plate, state)
+        rule = self.rules[index]
+        key = rule.state_key(read)
+        state, decision = rule.decide(read, self._states[index].get(key))
+        self._store(index, key, state)
         return decision
 
     def _store(self, index: int, plate: str, state: Any) -> None:

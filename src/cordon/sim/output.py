@@ -13,7 +13,8 @@ bare read (what `cordon ingest` takes), still in delivery order, without the del
 `hotlist_entry`, `permit`) first, then vehicles, passages and events in time order, then `summary`.
 
 **Fixtures** (`write_fixtures`): `hotlist.csv`, `permits.csv` and `vehicle-registry.csv`, so that the rules can be
-configured with the lists and permits the simulation used.
+configured with the lists and permits the simulation used; and `camera-clock.csv`, each camera's clock offset
+sampled hourly over the period (`clock_reports`), as the cameras' NTP status reports would give it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from typing import IO, Any
 import orjson
 
 from cordon.plates import normalize_plate
-from cordon.sim.calendar import iso_ms, to_ms
+from cordon.reference import ClockReport
+from cordon.sim.calendar import HOUR, from_ms, iso_ms, to_ms
 from cordon.sim.fleet import Vehicle
-from cordon.sim.noise import Delivery
+from cordon.sim.noise import Cameras, Delivery
 from cordon.sim.truth import HotlistEntryTruth, PermitTruth, TruthRecord, iso, record_from_json
 
 
@@ -109,10 +111,26 @@ def _parse_time(value: Any) -> datetime:
     return moment
 
 
+def clock_reports(cameras: Cameras, every_ms: int = HOUR) -> list[ClockReport]:
+    """Each camera's clock offset sampled every `every_ms` from the start of the period to its end, from the
+    noise model's offset and drift: what the cameras' NTP status reports would say."""
+    reports = []
+    for index, sensor in enumerate(cameras.sensors):
+        for at in range(cameras.start_ms, cameras.end_ms + 1, every_ms):
+            offset_s = round(cameras.clock_offset_ms(index, at) / 1000, 4)
+            reports.append(ClockReport(sensor.camera, from_ms(at), offset_s))
+    return reports
+
+
 def write_fixtures(
-    directory: Path, hotlist: list[HotlistEntryTruth], permits: list[PermitTruth], vehicles: list[Vehicle]
+    directory: Path,
+    hotlist: list[HotlistEntryTruth],
+    permits: list[PermitTruth],
+    vehicles: list[Vehicle],
+    clocks: Iterable[ClockReport] | None = None,
 ) -> list[Path]:
-    """`hotlist.csv`, `permits.csv`, `vehicle-registry.csv` (Belgian plates only, as the DIV would answer)."""
+    """`hotlist.csv`, `permits.csv`, `vehicle-registry.csv` (Belgian plates only, as the DIV would answer), and
+    `camera-clock.csv` when `clocks` are given (see `clock_reports`)."""
     directory.mkdir(parents=True, exist_ok=True)
     rows: dict[str, tuple[list[str], list[list[Any]]]] = {
         "hotlist.csv": (
@@ -148,6 +166,11 @@ def write_fixtures(
             ],
         ),
     }
+    if clocks is not None:
+        rows["camera-clock.csv"] = (
+            ["camera", "at", "offset_s"],
+            [[c.camera_id, iso(c.at), c.offset_s] for c in clocks],
+        )
     written = []
     for name, (header, body) in rows.items():
         path = directory / name
