@@ -21,11 +21,13 @@ from cordon.demo import demo_zone_path
 from cordon.demo.live import LiveStats, render
 from cordon.feed import CameraFeed
 from cordon.ingest.mqtt import MqttIngest
+from cordon.reference import ReferenceData, load_fixtures
 from cordon.rules import RuleEngine, build_rules
 from cordon.rules.runner import RuleRunner
 from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread
-from cordon.sim import NoiseSettings, SimSettings, Simulation
+from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures
+from cordon.sim.output import clock_reports
 
 GUIDE = """\
 Try, while it runs:
@@ -48,13 +50,13 @@ def morning_start(now: datetime, timezone: str, days: float) -> datetime:
 class DemoTown:
     """Everything the demo runs, started and stopped in order."""
 
-    def __init__(self, zone: ZoneConfig, folder: Path, port: int) -> None:
+    def __init__(self, zone: ZoneConfig, folder: Path, port: int, reference: ReferenceData) -> None:
         settings = build_settings(data_dir=folder, zone_file=demo_zone_path(), http_port=port)
         self.runtime: Runtime = build_runtime(settings, zone)
         self.broker: Mosquitto | None = None
         self.subscriber: MqttIngest | None = None
         self.server = ServerThread(self.runtime, port=port)
-        rules, _ = build_rules(zone)
+        rules, _ = build_rules(zone, reference)
         self.rules = RuleRunner(RuleEngine(rules))
         self.runtime.bus.subscribe(self.rules.submit)
         self.folder = folder
@@ -111,7 +113,15 @@ def demo(
     zone = load_zone(demo_zone_path())
     temporary = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="cordon-demo-")
     folder = data_dir if data_dir is not None else Path(temporary.name)  # type: ignore[union-attr]
-    town = DemoTown(zone, folder, port)
+    end = morning_start(datetime.now(UTC), zone.zone.timezone, days) + timedelta(days=days)
+    simulation = Simulation(zone, SimSettings(seed=seed, days=days, end=end, vehicles_per_day=vehicles_per_day),
+                            NoiseSettings())  # fmt: skip
+    # What the rules decide with: the town's hotlist, permits and camera clock reports, written where an
+    # operator can read them and loaded as the server would (the registry is left to the cameras' classes).
+    fixtures = folder / "fixtures"
+    write_fixtures(fixtures, simulation.hotlist, simulation.permits, [], clock_reports(simulation.cameras))
+    reference, _ = load_fixtures(fixtures)
+    town = DemoTown(zone, folder, port, reference)
     town.start()
     keys = {camera.id: town.runtime.keyring.issue(camera.id, "cordon demo") for camera in zone.cameras}
     broker = town.broker.address if town.broker is not None else None
@@ -119,9 +129,6 @@ def demo(
     stats = LiveStats()
     town.runtime.bus.subscribe(stats.on_stored)
     town.rules.add_sink(stats.on_decision)
-    end = morning_start(datetime.now(UTC), zone.zone.timezone, days) + timedelta(days=days)
-    simulation = Simulation(zone, SimSettings(seed=seed, days=days, end=end, vehicles_per_day=vehicles_per_day),
-                            NoiseSettings())  # fmt: skip
     deliveries = itertools.chain.from_iterable(chunk.reads for chunk in simulation.run())
     stop = threading.Event()
     failure: list[BaseException] = []
