@@ -18,23 +18,17 @@ from cordon.feed import CameraFeed
 from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread
 from cordon.settings import Settings
-from cordon.sim import NoiseSettings, SimSettings, Simulation, read_deliveries, write_reads, write_truth
+from cordon.sim import NoiseSettings, read_deliveries
 from tests.brokers import mosquitto  # noqa: F401 - fixture
 from tests.conftest import DEMO_ZONE
+from tests.simtown import simulate_town
 
 END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 
 
 def simulate(folder: Path, noise: NoiseSettings, days: float = 1, vehicles: int = 3000) -> tuple[Path, Path]:
-    zone = load_zone(DEMO_ZONE)
-    simulation = Simulation(zone, SimSettings(seed=7, days=days, end=END, vehicles_per_day=vehicles), noise)
-    reads, truth = folder / "reads.jsonl", folder / "truth.jsonl"
-    chunks = list(simulation.run())
-    with reads.open("wb") as handle:
-        write_reads((d for c in chunks for d in c.reads), handle)
-    with truth.open("wb") as handle:
-        write_truth((t for c in chunks for t in c.truth), handle)
-    return reads, truth
+    town = simulate_town(folder, noise, end=END, days=days, vehicles=vehicles)
+    return town.reads, town.truth
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,14 @@ from cordon.config import ZoneConfig, load_zone
 from cordon.config.rules import AccessControlRule as AccessControlConfig
 from cordon.evaluate import Evaluation, run_rules, validated_reads
 from cordon.records import CommandAction, PlateCandidate, PlateRead, Route
-from cordon.reference import Permit, ReferenceData, TimeWindow, load_fixtures
+from cordon.reference import Permit, ReferenceData, TimeWindow
 from cordon.rules import Decision, RuleEngine, build_rules
 from cordon.rules.access_control import AccessControlRule
 from cordon.scoring.access_control import score_access_control, tally_access_control
 from cordon.settings import IngestSettings
-from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures, write_reads, write_truth
+from cordon.sim import NoiseSettings
 from tests.conftest import DEMO_ZONE
+from tests.simtown import simulate_town
 
 MakeRead = Callable[..., PlateRead]
 CAMERA, STREET, CONTROLLER = "cam-school", "schoolstraat", "bollard-school"
@@ -241,16 +242,8 @@ END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 @pytest.mark.parametrize("noise", [NoiseSettings.off(), NoiseSettings()], ids=["noise-off", "noise-default"])
 def test_simulated_day_decides_every_correctly_read_plate_right(tmp_path: Path, noise: NoiseSettings) -> None:
     zone = load_zone(DEMO_ZONE)
-    simulation = Simulation(zone, SimSettings(seed=11, days=1, end=END, vehicles_per_day=2000), noise)
-    chunks = list(simulation.run())
-    reads_path, truth_path = tmp_path / "reads.jsonl", tmp_path / "truth.jsonl"
-    with reads_path.open("wb") as handle:
-        write_reads((d for c in chunks for d in c.reads), handle)
-    with truth_path.open("wb") as handle:
-        write_truth((t for c in chunks for t in c.truth), handle)
-    write_fixtures(tmp_path / "fx", simulation.hotlist, simulation.permits, simulation.fleet.vehicles)
-    reference, rejected = load_fixtures(tmp_path / "fx")
-    assert rejected == []
+    town = simulate_town(tmp_path, noise, end=END, vehicles=2000, seed=11)
+    reference, reads_path, truth_path = town.reference, town.reads, town.truth
     only_access = zone.model_copy(update={"rules": tuple(r for r in zone.rules if r.type == "access_control")})
     reads = validated_reads(reads_path, only_access, IngestSettings(), Evaluation())
     decision = run_rules(only_access, reads, reference)

@@ -20,12 +20,13 @@ from cordon.config.rules import HotlistRule as HotlistConfig
 from cordon.evaluate import Score, evaluate
 from cordon.plates import LOOKALIKE_CLASSES, edit_distance, lookalike_key
 from cordon.records import Alert, PlateCandidate, PlateRead, Severity
-from cordon.reference import HotlistEntry, ReferenceData, load_fixtures
+from cordon.reference import HotlistEntry, ReferenceData
 from cordon.rules import RuleEngine, build_rules
 from cordon.rules.hotlist import HotlistRule
 from cordon.rules.hotlist_index import HotlistIndex, MatchMode, deletion_variants
-from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures, write_reads, write_truth
+from cordon.sim import NoiseSettings
 from tests.conftest import DEMO_ZONE
+from tests.simtown import simulate_town
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 FROM, UNTIL = T0 - timedelta(days=30), T0 + timedelta(days=30)
@@ -359,18 +360,8 @@ class SimulatedDay:
 
 
 def simulated_day(folder: Path, noise: NoiseSettings) -> SimulatedDay:
-    zone = load_zone(DEMO_ZONE)
-    simulation = Simulation(zone, SimSettings(seed=11, days=1, end=END, vehicles_per_day=3000), noise)
-    reads, truth = folder / "reads.jsonl", folder / "truth.jsonl"
-    chunks = list(simulation.run())
-    with reads.open("wb") as handle:
-        write_reads((d for c in chunks for d in c.reads), handle)
-    with truth.open("wb") as handle:
-        write_truth((t for c in chunks for t in c.truth), handle)
-    write_fixtures(folder / "fixtures", simulation.hotlist, [], [])
-    reference, rejected = load_fixtures(folder / "fixtures")
-    assert rejected == []
-    return SimulatedDay(reads, truth, reference)
+    town = simulate_town(folder, noise, end=END, seed=11)
+    return SimulatedDay(town.reads, town.truth, town.reference)
 
 
 @pytest.fixture(scope="module")

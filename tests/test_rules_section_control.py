@@ -27,9 +27,10 @@ from cordon.rules.section_control_speed import (
 )
 from cordon.scoring.section_control import tally_section_control
 from cordon.settings import IngestSettings
-from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures, write_reads, write_truth
+from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures
 from cordon.sim.output import clock_reports
 from tests.conftest import DEMO_ZONE
+from tests.simtown import simulate_town
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 MakeRead = Callable[..., PlateRead]
@@ -443,18 +444,8 @@ def test_state_is_small_and_forgotten(make_read: MakeRead) -> None:
 def _simulate(
     folder: Path, noise: NoiseSettings, vehicles: int = 20_000, days: float = 1
 ) -> tuple[Path, Path, ReferenceData]:
-    zone = load_zone(DEMO_ZONE)
-    simulation = Simulation(zone, SimSettings(seed=11, days=days, end=T0, vehicles_per_day=vehicles), noise)
-    reads, truth = folder / "reads.jsonl", folder / "truth.jsonl"
-    chunks = list(simulation.run())
-    with reads.open("wb") as handle:
-        write_reads((d for c in chunks for d in c.reads), handle)
-    with truth.open("wb") as handle:
-        write_truth((t for c in chunks for t in c.truth), handle)
-    write_fixtures(folder, [], [], [], clock_reports(simulation.cameras))
-    reference, rejected = load_fixtures(folder)
-    assert rejected == []
-    return reads, truth, reference
+    town = simulate_town(folder, noise, end=T0, days=days, vehicles=vehicles, seed=11)
+    return town.reads, town.truth, town.reference
 
 
 def _section_zone() -> ZoneConfig:

@@ -17,13 +17,14 @@ from cordon.config import ZoneConfig, load_zone
 from cordon.config.rules import TruckLockRuleConfig
 from cordon.evaluate import Evaluation, evaluate, run_rules, validated_reads
 from cordon.records import PlateCandidate, PlateRead, Route
-from cordon.reference import Permit, ReferenceData, RegistryEntry, TimeWindow, load_fixtures
+from cordon.reference import Permit, ReferenceData, RegistryEntry, TimeWindow
 from cordon.rules import Decision, RuleEngine, build_rules, stable_id
 from cordon.rules.truck_lock import TruckLockRule
 from cordon.scoring.truck_lock import found_stays, read_truck_truth, score_truck_lock
 from cordon.settings import IngestSettings
-from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures, write_reads, write_truth
+from cordon.sim import NoiseSettings
 from tests.conftest import DEMO_ZONE
+from tests.simtown import simulate_town
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # a Friday, 09:00 in Brussels
 NORTH, SOUTH, EAST, IND = "cam-n445-north", "cam-n47-south", "cam-n41-east", "cam-ind-in"
@@ -324,18 +325,8 @@ SIM_END = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # a weekday, Thursday: truc
 
 def simulate(folder: Path, noise: NoiseSettings) -> tuple[Path, Path, ReferenceData]:
     """One simulated weekday of the demo town (20,000 vehicles), its truth and its reference data."""
-    settings = SimSettings(seed=1, days=1, end=SIM_END, vehicles_per_day=20_000)
-    simulation = Simulation(load_zone(DEMO_ZONE), settings, noise)
-    chunks = list(simulation.run())
-    reads, truth = folder / "reads.jsonl", folder / "truth.jsonl"
-    with reads.open("wb") as handle:
-        write_reads((d for c in chunks for d in c.reads), handle)
-    with truth.open("wb") as handle:
-        write_truth((t for c in chunks for t in c.truth), handle)
-    write_fixtures(folder / "fixtures", simulation.hotlist, simulation.permits, simulation.fleet.vehicles)
-    data, rejected = load_fixtures(folder / "fixtures")
-    assert rejected == []
-    return reads, truth, data
+    town = simulate_town(folder, noise, end=SIM_END, vehicles=20_000, seed=1)
+    return town.reads, town.truth, town.reference
 
 
 def test_without_noise_the_rule_finds_exactly_the_truths_candidates(tmp_path: Path, demo: ZoneConfig) -> None:
