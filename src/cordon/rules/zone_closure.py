@@ -30,6 +30,10 @@ class Passage:
     entry: bool
 
 
+def _order(passage: Passage) -> tuple[int, str, str]:
+    return (passage.at_us, passage.camera_id, passage.event_id)
+
+
 #: The plate's gate passages not yet concluded, oldest first.
 ClosureState = tuple[Passage, ...]
 
@@ -54,8 +58,11 @@ class ZoneClosureRule(Rule[ZoneClosureConfig, ClosureState]):
         if movement not in (Movement.ENTRY, Movement.EXIT):
             return state, NOTHING
         passage = Passage(to_micros(read.date_observed), read.observed_by, read.event_id, movement is Movement.ENTRY)
-        passages = tuple(sorted((*(state or ()), passage), key=lambda p: (p.at_us, p.camera_id, p.event_id)))
-        return passages, NOTHING
+        if not state:
+            return (passage,), NOTHING
+        if _order(passage) >= _order(state[-1]):  # the usual case: reads of a plate arrive in event order
+            return (*state, passage), NOTHING
+        return tuple(sorted((*state, passage), key=_order)), NOTHING
 
     def deadline(self, state: ClosureState) -> int | None:
         # the oldest passage is concluded once the watermark (which already lags by the grace period for
