@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from cordon.config.rules import AccessControlRule as AccessControlConfig
 from cordon.config.zone import BollardStreet, ZoneConfig
 from cordon.plates import lookalike_key
-from cordon.records import Command, CommandAction, Finding, PlateRead, Route, Violation
+from cordon.records import Command, CommandAction, PlateRead, Route, Violation
 from cordon.reference import Permit, ReferenceData
 from cordon.rules.base import NOTHING, Decision, Rule, read_key, stable_id
 
@@ -160,16 +160,14 @@ class AccessControlRule(Rule[AccessControlConfig, None]):
             "emergency": verdict.reason == "emergency",
         }
         kind = "granted" if verdict.granted else "refused"
-        finding = Finding(
-            finding_id=stable_id(self.id, kind, street.id, key),
-            rule_id=self.id,
-            rule_type=self.type,
-            kind=kind,
+        finding = self.finding(
+            kind,
             plate=read.plate,
             camera_id=read.observed_by,
-            date_observed=read.date_observed,
+            at=read.date_observed,
             read_ids=(key,),
             facts=facts,
+            id_parts=(street.id, key),
         )
         if verdict.granted and permit is not None:
             emergency = verdict.reason == "emergency"

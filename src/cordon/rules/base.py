@@ -12,6 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from cordon.config.rules import BaseRule
@@ -75,6 +76,31 @@ class Rule(ABC, Generic[ConfigT, State]):
     @property
     def id(self) -> str:
         return self.config.id
+
+    def finding(
+        self,
+        kind: str,
+        *,
+        plate: str,
+        camera_id: str,
+        at: datetime,
+        read_ids: tuple[tuple[str, str], ...],
+        facts: dict[str, str | int | float | bool | None],
+        id_parts: tuple[object, ...] = (),
+    ) -> Finding:
+        """A finding of this rule. Its id derives from the rule, the kind and `id_parts` (default: the evidence
+        read keys), so concluding it again after a restart gives the same id."""
+        return Finding(
+            finding_id=stable_id(self.id, kind, *(id_parts or read_ids)),
+            rule_id=self.id,
+            rule_type=self.type,
+            kind=kind,
+            plate=plate,
+            camera_id=camera_id,
+            date_observed=at,
+            read_ids=read_ids,
+            facts=facts,
+        )
 
     def state_key(self, read: PlateRead) -> str:
         """Which state a read belongs to: its normalised plate, unless a rule knows better (a rule may fold a

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 from cordon.config.rules import SectionControlRule as SectionControlConfig
 from cordon.config.zone import ZoneConfig
-from cordon.records import Finding, PlateRead, Violation
+from cordon.records import PlateRead, Violation
 from cordon.reference import ReferenceData
 from cordon.rules.base import NOTHING, Decision, Rule, merge, stable_id
 from cordon.rules.section_control_speed import (
@@ -245,16 +245,14 @@ class SectionControlRule(Rule[SectionControlConfig, SectionState]):
         facts: dict[str, str | int | float | bool | None],
     ) -> Decision:
         read_ids = (entry.key, exit_.key)
-        finding = Finding(
-            finding_id=stable_id(self.id, kind, m.id, *read_ids),
-            rule_id=self.id,
-            rule_type=self.type,
-            kind=kind,
+        finding = self.finding(
+            kind,
             plate=plate,
             camera_id=exit_.camera,
-            date_observed=from_micros(exit_.at_us),
+            at=from_micros(exit_.at_us),
             read_ids=read_ids,
             facts=facts,
+            id_parts=(m.id, *read_ids),
         )
         return Decision(findings=(finding,))
 

@@ -306,14 +306,11 @@ class TruckLockRule(Rule[TruckLockRuleConfig, TruckLockState]):
         return None
 
     def _finding(self, plate: str, reads: tuple[tuple[str, str], ...], exit_: Passage, facts: Facts) -> Finding:
-        return Finding(
-            finding_id=stable_id(self.id, "exempt_transit", *reads),
-            rule_id=self.id,
-            rule_type=self.type,
-            kind="exempt_transit",
+        return self.finding(
+            "exempt_transit",
             plate=plate,
             camera_id=exit_.camera_id,
-            date_observed=from_micros(exit_.at_us),
+            at=from_micros(exit_.at_us),
             read_ids=reads,
             facts=facts,
         )

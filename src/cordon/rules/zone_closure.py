@@ -16,7 +16,7 @@ from cordon.config.rules import ZoneClosureRule as ZoneClosureConfig
 from cordon.config.zone import ZoneConfig
 from cordon.records import Finding, Movement, PlateRead
 from cordon.reference import ReferenceData
-from cordon.rules.base import NOTHING, Decision, Rule, stable_id
+from cordon.rules.base import NOTHING, Decision, Rule
 from cordon.timeutil import from_micros, to_micros
 
 
@@ -98,14 +98,6 @@ class ZoneClosureRule(Rule[ZoneClosureConfig, ClosureState]):
         if entry is not None:
             facts["entry_camera"] = entry.camera_id
             facts["stay_s"] = (passage.at_us - entry.at_us) / 1_000_000
-        return Finding(
-            finding_id=stable_id(self.id, kind, *reads),
-            rule_id=self.id,
-            rule_type=self.type,
-            kind=kind,
-            plate=plate,
-            camera_id=passage.camera_id,
-            date_observed=from_micros(passage.at_us),
-            read_ids=reads,
-            facts=facts,
+        return self.finding(
+            kind, plate=plate, camera_id=passage.camera_id, at=from_micros(passage.at_us), read_ids=reads, facts=facts
         )
