@@ -43,6 +43,11 @@ class Score:
     def recall(self) -> float:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
+    @classmethod
+    def of(cls, found: set[Any], truth: set[Any]) -> Score:
+        """Conclusions compared with the truth, both as sets of the same keys."""
+        return cls(tp=len(found & truth), fp=len(found - truth), fn=len(truth - found))
+
     def to_json(self) -> dict[str, float | int]:
         return {
             "precision": round(self.precision, 6),
@@ -148,7 +153,7 @@ def score_zone_closure(zone: ZoneConfig, decision: Decision, truth_path: Path) -
     truth_stays, truth_unpaired = _true_stays(zone, read_truth(truth_path))
     found = {_pair(f) for f in decision.findings if f.rule_type == "zone_closure" and f.kind == "stay"}
     gaps = sum(1 for f in decision.findings if f.rule_type == "zone_closure" and f.kind.startswith("unpaired"))
-    score = Score(tp=len(found & truth_stays), fp=len(found - truth_stays), fn=len(truth_stays - found))
+    score = Score.of(found, truth_stays)
     note = f"{gaps} gaps reported (the truth has {truth_unpaired} vehicles inside at the start or the end)"
     return score, note
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from cordon.plates import InvalidPlate, normalize_plate
+from cordon.timeutil import parse_instant
 
 PermitType = Literal["truck_lock", "access", "emergency"]
 
@@ -187,13 +188,6 @@ def _rows(path: Path, required: tuple[str, ...], rejected: list[RejectedLine]) -
             yield reader.line_num, {key: (value or "").strip() for key, value in row.items()}
 
 
-def _instant(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"time without a UTC offset: {text!r}")
-    return moment
-
-
 def load_hotlist(path: Path, rejected: list[RejectedLine]) -> list[HotlistEntry]:
     """Hotlist entries of a CSV file; bad lines go to `rejected` with their line number."""
     columns = ("list", "entry", "plate", "category", "valid_from", "valid_until")
@@ -209,8 +203,8 @@ def load_hotlist(path: Path, rejected: list[RejectedLine]) -> list[HotlistEntry]
                     category=row["category"],
                     priority=int(row.get("priority") or 0),
                     reason=row.get("reason", ""),
-                    valid_from=_instant(row["valid_from"]),
-                    valid_until=_instant(row["valid_until"]),
+                    valid_from=parse_instant(row["valid_from"]),
+                    valid_until=parse_instant(row["valid_until"]),
                 )
             )
         except (ValueError, InvalidPlate) as exc:
@@ -233,8 +227,8 @@ def load_permits(path: Path, rejected: list[RejectedLine]) -> list[Permit]:
                     permit_type=row["type"],  # type: ignore[arg-type]
                     plate=normalize_plate(row["plate"]),
                     area=row["area"] or "*",
-                    valid_from=_instant(row["valid_from"]),
-                    valid_until=_instant(row["valid_until"]),
+                    valid_from=parse_instant(row["valid_from"]),
+                    valid_until=parse_instant(row["valid_until"]),
                     windows=windows,
                 )
             )
@@ -271,7 +265,7 @@ def load_clock_reports(path: Path, rejected: list[RejectedLine]) -> list[ClockRe
             offset = float(row["offset_s"])
             if not math.isfinite(offset):
                 raise ValueError(f"not a finite offset: {row['offset_s']!r}")
-            reports.append(ClockReport(camera_id=row["camera"], at=_instant(row["at"]), offset_s=offset))
+            reports.append(ClockReport(camera_id=row["camera"], at=parse_instant(row["at"]), offset_s=offset))
         except ValueError as exc:
             rejected.append(RejectedLine(str(path), line, str(exc)))
     return reports

@@ -34,6 +34,18 @@ def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micro)
 
 
+def parse_instant(text: object) -> datetime:
+    """An ISO 8601 instant that must carry a UTC offset (a ValueError says so otherwise).
+
+    >>> parse_instant("2026-11-27T08:00:00Z").isoformat()
+    '2026-11-27T08:00:00+00:00'
+    """
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a UTC offset: {text!r}")
+    return moment
+
+
 def isoformat_z(moment: datetime) -> str:
     """ISO 8601 with a `Z` suffix, the form Cordon writes in JSON."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -27,10 +27,6 @@ def _key(read_id: tuple[str, str]) -> ReadKey:
     return (read_id[0], read_id[1])
 
 
-def _score(found: set[ReadKey], truth: set[ReadKey]) -> Score:
-    return Score(tp=len(found & truth), fp=len(found - truth), fn=len(truth - found))
-
-
 def _share(good: int, total: int) -> str:
     return f"{good}/{total} ({good / total:.2%})" if total else "0/0"
 
@@ -94,8 +90,8 @@ def tally_access_control(zone: ZoneConfig, decision: Decision, truth_path: Path)
             read_right += 1
             correct_read += right
     return AccessTally(
-        lower=_score(lowered, permitted),
-        gas=_score(gas, gas_cases),
+        lower=Score.of(lowered, permitted),
+        gas=Score.of(gas, gas_cases),
         review=len(review),
         review_gas_cases=len(review & gas_cases),
         correct_read=correct_read,

@@ -51,7 +51,7 @@ def score_hotlist(zone: ZoneConfig, decision: Decision, truth_path: Path) -> tup
         elif isinstance(record, HotlistEntryTruth) and record.vehicle is not None:
             listed_vehicles[record.entry] = record.vehicle
     found = set(alerts)
-    score = Score(tp=len(found & truth), fp=len(found - truth), fn=len(truth - found))
+    score = Score.of(found, truth)
     modes = Counter(str(a.details.get("match")) for a in alerts.values())
     false_modes = Counter(str(alerts[hit].details.get("match")) for hit in found - truth)
     causes = Counter(_cause(hit, passage_of.get(hit[1]), role, listed_vehicles) for hit in found - truth)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from cordon.sim.calendar import HOUR, from_ms, iso_ms, to_ms
 from cordon.sim.fleet import Vehicle
 from cordon.sim.noise import Cameras, Delivery
 from cordon.sim.truth import HotlistEntryTruth, PermitTruth, TruthRecord, iso, record_from_json
+from cordon.timeutil import parse_instant
 
 
 def delivery_line(delivery: Delivery, plain: bool = False) -> bytes:
@@ -74,9 +74,9 @@ def read_deliveries(path: Path) -> Iterator[Delivery]:
             if not isinstance(data, dict):
                 raise ValueError(f"{path}:{number}: a read must be a JSON object")
             if "read" in data and "deliverAt" in data:
-                read, deliver = data["read"], _parse_time(data["deliverAt"])
+                read, deliver = data["read"], parse_instant(data["deliverAt"])
             else:
-                read, deliver = data, _parse_time(data["dateObserved"])
+                read, deliver = data, parse_instant(data["dateObserved"])
             yield Delivery(to_ms(deliver), read, normalize_plate(read["licensePlate"]))
 
 
@@ -102,13 +102,6 @@ def read_truth(path: Path) -> Iterator[TruthRecord]:
         for line in handle:
             if line.strip():
                 yield record_from_json(orjson.loads(line))
-
-
-def _parse_time(value: Any) -> datetime:
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"time without a UTC offset: {value!r}")
-    return moment
 
 
 def clock_reports(cameras: Cameras, every_ms: int = HOUR) -> list[ClockReport]:
