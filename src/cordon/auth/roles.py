@@ -70,9 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BIN_COORDINATOR: frozenset({Permission.BIN_SEND}),
     Role.BIN_MEMBER: frozenset({Permission.BIN_MEMBER}),
     Role.DPO: frozenset({Permission.AUDIT_READ}),
-    Role.ADMIN: frozenset(
-        {Permission.CONFIG_MANAGE, Permission.USERS_MANAGE, Permission.HEALTH_READ, Permission.AUDIT_READ}
-    ),
+    Role.ADMIN: frozenset({Permission.CONFIG_MANAGE, Permission.USERS_MANAGE, Permission.HEALTH_READ}),
 }
 
 
