@@ -203,7 +203,9 @@ def test_migrations_run_forward_and_back_on_postgresql(postgres_url: str) -> Non
     engine = create_engine(postgres_url)
     try:
         inspector = inspect(engine)
-        assert {"reads", "camera_keys", "camera_rejections"} <= set(inspector.get_table_names())
+        assert {"reads", "camera_keys", "camera_rejections", "alerts", "violations", "commands"} <= set(
+            inspector.get_table_names()
+        )
         indexes = {index["name"] for index in inspector.get_indexes("reads")}
         assert {"ix_reads_plate_time", "ix_reads_camera_time"} <= indexes
         id_type = next(c["type"] for c in inspector.get_columns("reads") if c["name"] == "id")
