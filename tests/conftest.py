@@ -71,4 +71,27 @@ def read_json(plate: str = "1-ABC-234", at: datetime | None = None, **fields: An
     return body
 
 
+LOGIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def login_as(runtime: Runtime) -> Callable[..., dict[str, str]]:
+    """`login_as(Role.INVESTIGATOR)` -> `{"Authorization": "Bearer cdu_..."}`: a fresh session of a user of that
+    role. The user (named after the role unless `username=` is given, password `LOGIN_PASSWORD`) is created on
+    first use; each call opens a new session, so a test may log one out without touching the others."""
+    from cordon.auth.models import Actor
+    from cordon.auth.roles import Role
+    from cordon.errors import CordonError
+
+    def login(role: Role, username: str | None = None) -> dict[str, str]:
+        name = username or role.value
+        try:
+            runtime.accounts.users.get(name)
+        except CordonError:
+            runtime.accounts.users.add(name, role, LOGIN_PASSWORD, Actor("test-setup"))
+        return {"Authorization": f"Bearer {runtime.accounts.sessions.issue(name, 'testclient')}"}
+
+    return login
+
+
 from tests.postgres import postgres_url  # noqa: E402, F401 - a fixture, shared by every test module

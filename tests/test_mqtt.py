@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from paho.mqtt.client import Client, MQTTMessage
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from cordon.api.errors import error_response
 from cordon.errors import CordonError, ErrorDetail, error_body
@@ -26,78 +21,23 @@ from cordon.records import PlateRead
 from cordon.runtime import Runtime, build_runtime
 from cordon.settings import IngestSettings, MqttSettings, Settings
 from cordon.store.base import AppendResult
-from tests.brokers import Mosquitto, free_port, mosquitto, mosquitto_broker, running_mosquitto
+from tests.brokers import (
+    WAIT_S,
+    Camera,
+    Mosquitto,
+    free_port,
+    make_camera,
+    mosquitto,
+    mosquitto_broker,
+    reads_topic,
+    running_mosquitto,
+    wait_until,
+)
 from tests.conftest import SMALL_ZONE, read_json
 
 __all__ = ["mosquitto", "mosquitto_broker"]  # fixtures, imported for pytest
 
 pytestmark = pytest.mark.mqtt
-
-WAIT_S = 5.0
-_client_ids = itertools.count(1)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT_S, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
-
-
-def reads_topic(camera: str) -> str:
-    return f"cordon/cameras/{camera}/reads"
-
-
-@dataclass
-class Camera:
-    """A camera-side paho client: publishes reads and collects what Cordon publishes back."""
-
-    client: Client
-    received: list[tuple[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def publish(self, camera: str, payload: Any, *, key: str | None = None, correlation: bytes | None = None) -> None:
-        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        properties = None
-        if key is not None or correlation is not None:
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            if key is not None:
-                properties.UserProperty = ("api-key", key)
-            if correlation is not None:
-                properties.CorrelationData = correlation
-        info = self.client.publish(reads_topic(camera), body, qos=1, properties=properties)
-        info.wait_for_publish(WAIT_S)  # the broker has it (PUBACK from the broker, not from Cordon)
-
-    def on_message(self, _: Client, __: Any, message: MQTTMessage) -> None:
-        correlation = getattr(message.properties, "CorrelationData", None)
-        with self.lock:
-            self.received.append((message.topic, (orjson.loads(message.payload), correlation)))
-
-    def messages(self, topic: str) -> list[Any]:
-        with self.lock:
-            return [body for name, (body, _) in self.received if name == topic]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-    def wait_message(self, topic: str, count: int = 1) -> list[Any]:
-        wait_until(lambda: len(self.messages(topic)) >= count, what=f"{count} message(s) on {topic}")
-        return self.messages(topic)
-
-
-def make_camera(address: tuple[str, int], protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5) -> Camera:
-    client = Client(CallbackAPIVersion.VERSION2, client_id=f"camera-{next(_client_ids)}", protocol=protocol)
-    camera = Camera(client)
-    client.on_message = camera.on_message
-    subscribed = threading.Event()
-    client.on_subscribe = lambda *_: subscribed.set()
-    client.connect(*address)
-    client.loop_start()
-    client.subscribe([("cordon/cameras/+/rejected", 1), ("cordon/cameras/+/acks", 1)])
-    assert subscribed.wait(WAIT_S), "camera could not subscribe"
-    return camera
 
 
 @pytest.fixture

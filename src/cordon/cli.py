@@ -7,6 +7,7 @@ import sys
 import click
 
 from cordon import __version__
+from cordon.commands.audit import audit
 from cordon.commands.cameras import cameras
 from cordon.commands.common import fail
 from cordon.commands.config import config
@@ -17,6 +18,7 @@ from cordon.commands.ingest import ingest
 from cordon.commands.reads import reads
 from cordon.commands.serve import serve
 from cordon.commands.sim import sim
+from cordon.commands.users import users
 from cordon.config import ConfigError
 from cordon.errors import CordonError
 from cordon.store.base import StoreError
@@ -35,7 +37,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, demo, sim, eval_command, config, db, ingest, reads, cameras):
+for command in (serve, demo, sim, eval_command, config, db, ingest, reads, cameras, users, audit):
     cli.add_command(command)
 
 

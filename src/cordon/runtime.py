@@ -6,14 +6,18 @@ nothing is built at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cordon.audit.log import AuditLog, CheckpointTask
+from cordon.auth.service import Accounts, build_security
 from cordon.bus import ReadBus
 from cordon.config import ZoneConfig, load_zone
+from cordon.decisions.service import RuleService, build_rule_service
 from cordon.errors import CordonError
 from cordon.ingest.keys import KeyRing
 from cordon.ingest.service import IngestService
 from cordon.ingest.writer import GroupCommitWriter
+from cordon.reference import ReferenceData
 from cordon.settings import Settings
 from cordon.store import Store, open_store
 from cordon.store.images import ImageStore
@@ -31,10 +35,15 @@ class Runtime:
     writer: GroupCommitWriter
     keyring: KeyRing
     ingest: IngestService
+    rules: RuleService | None = None
     started: bool = False
+    audit: AuditLog = field(kw_only=True)  # the audit trail (cordon.audit)
+    accounts: Accounts = field(kw_only=True)  # people's accounts and sessions (cordon.auth)
 
     def start(self) -> None:
         if not self.started:
+            if self.rules is not None:
+                self.rules.start(self.store)  # replays the rules' horizon before any new read comes in
             self.writer.start()
             self.started = True
 
@@ -45,7 +54,10 @@ class Runtime:
             self.started = False
         else:
             self.ingest.flush_rejections()
+        if self.rules is not None:
+            self.rules.stop()  # decides on what the writer stored last
         self.store.close()
+        self.audit.database.close()
 
 
 def load_zone_for(settings: Settings) -> ZoneConfig:
@@ -55,8 +67,11 @@ def load_zone_for(settings: Settings) -> ZoneConfig:
     return load_zone(settings.zone_file)
 
 
-def build_runtime(settings: Settings, zone: ZoneConfig | None = None) -> Runtime:
-    """Open the store (migrating it if needed) and wire ingest to it. Call `start()` before use."""
+def build_runtime(
+    settings: Settings, zone: ZoneConfig | None = None, reference: ReferenceData | None = None
+) -> Runtime:
+    """Open the store (migrating it if needed), wire ingest to it and the zone's rules to ingest (over
+    `reference`, default: `settings.rules.reference_dir`). Call `start()` before use."""
     zone = zone if zone is not None else load_zone_for(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
@@ -72,4 +87,25 @@ def build_runtime(settings: Settings, zone: ZoneConfig | None = None) -> Runtime
         zone=zone, store=store, images=images, limits=settings.ingest, writer=writer, keyring=keyring
     )
     writer.add_idle_task(ingest.flush_rejections)
-    return Runtime(settings, zone, store, images, bus, writer, keyring, ingest)
+    rules = None
+    if settings.rules.enabled:
+        rules = build_rule_service(settings, zone, settings.sqlite_path, reference)
+        bus.subscribe(rules.runner.submit)
+    security = build_security(settings)
+    if settings.audit.checkpoint_every_s > 0:
+        writer.add_idle_task(
+            CheckpointTask(security.audit, settings.audit.checkpoint_every_s, settings.audit_checkpoint_dir)
+        )
+    return Runtime(
+        settings,
+        zone,
+        store,
+        images,
+        bus,
+        writer,
+        keyring,
+        ingest,
+        rules,
+        audit=security.audit,
+        accounts=security.accounts,
+    )

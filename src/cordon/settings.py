@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cordon.auth.roles import Role
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,6 +47,100 @@ class MqttSettings(_Section):
     keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keep-alive, seconds.")
 
 
+class RulesSettings(_Section):
+    """The zone's rules in `cordon serve`: where their reference data come from and where decisions go."""
+
+    enabled: bool = Field(default=True, description="Run the zone's rules on stored reads.")
+    grace_s: float = Field(
+        default=120, ge=0, le=3600, description="How late a read may arrive and still count in event-time order, s."
+    )
+    reference_dir: Path | None = Field(
+        default=None,
+        description="Folder of reference CSV files (hotlist.csv, permits.csv, vehicle-registry.csv, "
+        "camera-clock.csv), loaded at start.",
+    )
+    mqtt_out: bool = Field(
+        default=False,
+        description="Publish alerts (`cordon/alerts/{category}`) and bollard commands "
+        "(`cordon/bollards/{id}/command`) on the MQTT broker, QoS 1.",
+    )
+
+
+class AuthSettings(_Section):
+    """People's accounts: password hashing, second factor, sessions, lock-out (docs/security.md)."""
+
+    password_min_length: int = Field(default=12, ge=8, le=256, description="Shortest password accepted.")
+    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="argon2id passes (RFC 9106: 3).")
+    argon2_memory_kib: int = Field(
+        default=65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory, KiB (RFC 9106: 64 MiB)."
+    )
+    argon2_parallelism: int = Field(default=4, ge=1, le=64, description="argon2id lanes.")
+    session_idle_s: int = Field(
+        default=1800, ge=60, le=86_400, description="A session unused this long expires, s."
+    )
+    session_absolute_s: int = Field(
+        default=43_200, ge=300, le=7 * 86_400, description="A session expires this long after login, s."
+    )
+    lockout_threshold: int = Field(
+        default=5, ge=1, le=100, description="Failed logins in a row that lock an account."
+    )
+    lockout_s: int = Field(default=900, ge=1, le=7 * 86_400, description="How long a lock-out lasts, s.")
+    totp_required_roles: tuple[Role, ...] = Field(
+        default=(Role.INVESTIGATOR, Role.ADMIN), description="Roles that must log in with a TOTP code (JSON list)."
+    )
+    totp_issuer: str = Field(default="Cordon", min_length=1, description="Issuer shown in authenticator apps.")
+    totp_window: int = Field(default=1, ge=0, le=4, description="TOTP steps (30 s) accepted either side of now.")
+
+
+class AuditSettings(_Section):
+    """The audit trail's anchors and the DPO report's thresholds (docs/security.md)."""
+
+    signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 key signing checkpoints (created if absent); default: data_dir."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Where checkpoints are exported; default: data_dir/audit-checkpoints."
+    )
+    checkpoint_every_s: float = Field(
+        default=3600, ge=0, description="Sign and export a checkpoint this often in `cordon serve` (0: never), s."
+    )
+    timezone: str = Field(default="Europe/Brussels", description="Local time of the report's working hours.")
+    working_hours: tuple[int, int] = Field(
+        default=(7, 19), description="Local hours [start, end) outside which a consultation is off-hours."
+    )
+    weekends_off_hours: bool = Field(default=True, description="Saturday and Sunday count as off-hours.")
+    large_result_count: int = Field(
+        default=500, ge=1, description="A consultation returning at least this many results is unusually large."
+    )
+
+
+class FlowsSettings(_Section):
+    """Traffic flows on anonymised data (`cordon.flows`): a separate store, a daily secret, small cells hidden."""
+
+    enabled: bool = Field(default=True, description="Record an anonymised flow record for every stored read.")
+    database_path: Path | None = Field(
+        default=None, description="SQLite file of the flow store; default: flows.sqlite3 in data_dir."
+    )
+    secret_dir: Path | None = Field(
+        default=None,
+        description="Folder of the day's secret (0600 file, destroyed when the day ends); default: "
+        "data_dir/flows-secret. Unset `persist_secret` to keep it in memory only.",
+    )
+    persist_secret: bool = Field(
+        default=True, description="Keep the day's secret on disk so a restart within the day still links."
+    )
+    grace_minutes: float = Field(
+        default=15, ge=0, le=120, description="Late reads of a day still linked this long after local midnight."
+    )
+    k_threshold: int = Field(default=5, ge=2, le=1000, description="Cells counting fewer are suppressed (k).")
+    through_minutes: float = Field(
+        default=15, gt=0, le=240, description="In and out within this many minutes is through traffic."
+    )
+    statistics_cameras_only: bool = Field(
+        default=True, description="Only cameras whose authorised purposes include `traffic_statistics`."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a Cordon process needs to know that is not the zone itself."""
 
@@ -65,6 +161,10 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535, description="Port the API listens on (0: any free).")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits.")
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
+    flows: FlowsSettings = Field(default_factory=FlowsSettings, description="Anonymised traffic flows.")
+    rules: RulesSettings = Field(default_factory=RulesSettings, description="Rules and their decisions.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="People's accounts.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Self:
@@ -89,3 +189,13 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The SQLAlchemy URL of the store."""
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def audit_signing_key_path(self) -> Path:
+        """The Ed25519 key that signs audit checkpoints (keep a copy of its public half with the DPO)."""
+        return self.audit.signing_key_file or self.data_dir / "audit-signing.key"
+
+    @property
+    def audit_checkpoint_dir(self) -> Path:
+        """Where signed audit checkpoints are exported."""
+        return self.audit.checkpoint_dir or self.data_dir / "audit-checkpoints"

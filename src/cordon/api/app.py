@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cordon import __version__
-from cordon.api import health, reads
+from cordon.api import audit, auth, decisions, health, reads, users
 from cordon.api.errors import install_error_handlers
 from cordon.ingest.formats import ReadIn
 from cordon.runtime import Runtime, build_runtime
@@ -56,6 +56,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(reads.router)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(audit.router)
+    app.include_router(decisions.router)
     _install_offline_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from cordon import __version__
 from cordon.api.deps import RuntimeDep
+from cordon.api.security import require
+from cordon.auth.roles import Permission
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"])
 
@@ -43,7 +45,12 @@ async def health(runtime: RuntimeDep) -> HealthOut:
     return HealthOut(status="ok", version=__version__, zone=runtime.zone.zone.id, cameras=len(runtime.zone.cameras))
 
 
-@router.get("/cameras", response_model=list[CameraHealthOut], summary="Refused reads per camera")
+@router.get(
+    "/cameras",
+    response_model=list[CameraHealthOut],
+    summary="Refused reads per camera",
+    dependencies=[Depends(require(Permission.HEALTH_READ))],
+)
 async def camera_health(runtime: RuntimeDep) -> list[CameraHealthOut]:
     by_camera: dict[str, list[RejectionOut]] = {camera.id: [] for camera in runtime.zone.cameras}
     for row in runtime.ingest.rejection_counts():

@@ -17,15 +17,15 @@ from rich.live import Live
 from cordon.broker import Mosquitto, find_mosquitto
 from cordon.commands.common import build_settings
 from cordon.config import ZoneConfig, load_zone
+from cordon.decisions.service import RuleService
 from cordon.demo import demo_zone_path
 from cordon.demo.live import LiveStats, render
 from cordon.feed import CameraFeed
 from cordon.ingest.mqtt import MqttIngest
 from cordon.reference import ReferenceData, load_fixtures
-from cordon.rules import RuleEngine, build_rules
-from cordon.rules.runner import RuleRunner
 from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread
+from cordon.settings import MqttSettings, RulesSettings
 from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures
 from cordon.sim.output import clock_reports
 
@@ -48,29 +48,34 @@ def morning_start(now: datetime, timezone: str, days: float) -> datetime:
 
 
 class DemoTown:
-    """Everything the demo runs, started and stopped in order."""
+    """Everything the demo runs, started and stopped in order: a private broker (when Mosquitto is installed),
+    then the platform with its rules publishing alerts and bollard commands on that broker."""
 
     def __init__(self, zone: ZoneConfig, folder: Path, port: int, reference: ReferenceData) -> None:
-        settings = build_settings(data_dir=folder, zone_file=demo_zone_path(), http_port=port)
-        self.runtime: Runtime = build_runtime(settings, zone)
+        self.folder = folder
         self.broker: Mosquitto | None = None
+        binary = find_mosquitto()
+        overrides: dict[str, object] = {}
+        if binary is not None:
+            self.broker = Mosquitto(binary, folder / "mosquitto", anonymous=True)
+            self.broker.folder.mkdir(parents=True, exist_ok=True)
+            self.broker.start()
+            overrides = {"mqtt": MqttSettings(host=self.broker.host, port=self.broker.port),
+                         "rules": RulesSettings(mqtt_out=True)}  # fmt: skip
+        settings = build_settings(data_dir=folder, zone_file=demo_zone_path(), http_port=port, **overrides)
+        self.runtime: Runtime = build_runtime(settings, zone, reference)
         self.subscriber: MqttIngest | None = None
         self.server = ServerThread(self.runtime, port=port)
-        rules, _ = build_rules(zone, reference)
-        self.rules = RuleRunner(RuleEngine(rules))
-        self.runtime.bus.subscribe(self.rules.submit)
-        self.folder = folder
+
+    @property
+    def rules(self) -> RuleService:
+        assert self.runtime.rules is not None  # the demo's settings keep the rules on
+        return self.runtime.rules
 
     def start(self) -> None:
         self.runtime.start()
-        self.rules.start()
-        binary = find_mosquitto()
-        if binary is not None:
-            self.broker = Mosquitto(binary, self.folder / "mosquitto", anonymous=True)
-            self.broker.folder.mkdir(parents=True, exist_ok=True)
-            self.broker.start()
-            mqtt = self.runtime.settings.mqtt.model_copy(update={"host": self.broker.host, "port": self.broker.port})
-            self.subscriber = MqttIngest(self.runtime.ingest, mqtt)
+        if self.broker is not None:
+            self.subscriber = MqttIngest(self.runtime.ingest, self.runtime.settings.mqtt)
             self.subscriber.start()
         self.server.start()
 
@@ -78,10 +83,9 @@ class DemoTown:
         self.server.stop()
         if self.subscriber is not None:
             self.subscriber.stop()
+        self.runtime.stop()
         if self.broker is not None:
             self.broker.stop()
-        self.runtime.stop()
-        self.rules.stop()
 
 
 @click.command()
@@ -128,7 +132,7 @@ def demo(
     feed = CameraFeed(zone, town.server.url, keys, broker)
     stats = LiveStats()
     town.runtime.bus.subscribe(stats.on_stored)
-    town.rules.add_sink(stats.on_decision)
+    town.rules.runner.add_sink(stats.on_decision)
     deliveries = itertools.chain.from_iterable(chunk.reads for chunk in simulation.run())
     stop = threading.Event()
     failure: list[BaseException] = []

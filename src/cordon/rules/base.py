@@ -111,6 +111,12 @@ class Rule(ABC, Generic[ConfigT, State]):
         """Cameras whose reads this rule looks at (None: every camera). The runner skips the others."""
         return None
 
+    def memory_us(self) -> int:
+        """How far back in event time a read can still change what this rule concludes (µs): the longest
+        a state waits for its next read. A restart replays the stored reads of that span to rebuild the
+        state. Stateless rules remember nothing."""
+        return 0
+
     @abstractmethod
     def decide(self, read: PlateRead, state: State | None) -> tuple[State | None, Decision]:
         """The plate's new state (None to forget it) and what this read makes the rule conclude."""

@@ -91,6 +91,11 @@ class RuleEngine:
             decisions.append(self._expire_until(watermark))
         return merge(decisions)
 
+    @property
+    def horizon_us(self) -> int:
+        """How much event time of stored reads rebuilds every rule's state: the longest memory plus grace."""
+        return max((rule.memory_us() for rule in self.rules), default=0) + self.grace_us
+
     def flush(self) -> Decision:
         """End of input: conclude everything still pending (used by `cordon eval` at the end of a file)."""
         return self._expire_until(2**62)

@@ -87,6 +87,9 @@ class SectionControlRule(Rule[SectionControlConfig, SectionState]):
     def cameras(self) -> frozenset[str] | None:
         return frozenset(self._cameras)
 
+    def memory_us(self) -> int:
+        return self._max_pair_us
+
     def decide(self, read: PlateRead, state: SectionState | None) -> tuple[SectionState | None, Decision]:
         camera = self._cameras.get(read.observed_by)
         if camera is None:

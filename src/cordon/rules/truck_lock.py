@@ -116,6 +116,10 @@ class TruckLockRule(Rule[TruckLockRuleConfig, TruckLockState]):
     def cameras(self) -> frozenset[str] | None:
         return frozenset(self._entries) | frozenset(self._exits)
 
+    def memory_us(self) -> int:
+        longest = max((stay for lock in self._locks for stay in lock.longest_stay_us.values()), default=0)
+        return longest + self._late_us
+
     # -- one read ---------------------------------------------------------------------------------------------
 
     def decide(self, read: PlateRead, state: TruckLockState | None) -> tuple[TruckLockState | None, Decision]:

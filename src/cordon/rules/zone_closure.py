@@ -52,6 +52,9 @@ class ZoneClosureRule(Rule[ZoneClosureConfig, ClosureState]):
     def cameras(self) -> frozenset[str] | None:
         return self._gate_cameras
 
+    def memory_us(self) -> int:
+        return self._max_stay_us
+
     def decide(self, read: PlateRead, state: ClosureState | None) -> tuple[ClosureState | None, Decision]:
         camera = self.zone.camera(read.observed_by)
         movement = camera.movement_of(read.lane_id) if camera is not None else None

@@ -74,6 +74,10 @@ class Store(Protocol):
         """Reads stored after a cursor, in storage order, with their cursor (for `cordon reads tail`)."""
         ...
 
+    def cursor_before(self, received: datetime) -> int:
+        """The cursor after which every read was received at or after `received` (0: from the start)."""
+        ...
+
     def last_cursor(self) -> int:
         """Cursor of the newest stored read (0 when empty)."""
         ...

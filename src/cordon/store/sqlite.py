@@ -37,6 +37,8 @@ _INSERT = (
     "ON CONFLICT (camera_id, event_id) DO NOTHING"
 )
 _SELECT = f"SELECT id, {_COLUMNS} FROM reads"  # noqa: S608
+#: The select list `row_to_read` expects (`id` first), for read-side query modules (cordon.investigate).
+READ_SELECT = _SELECT
 
 # The writer connection's page cache (KiB, negative per SQLite) and WAL checkpoint interval (pages). Every
 # read dirties a random leaf of the plate index, so a commit writes about one page per read; with SQLite's
@@ -206,6 +208,20 @@ class SqliteStore:
     def reads_after(self, cursor: int, limit: int = 1000) -> list[tuple[int, PlateRead]]:
         sql = f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?"
         return [(row[0], row_to_read(row)) for row in self._reader().execute(sql, (cursor, limit))]
+
+    def cursor_before(self, received: datetime) -> int:
+        # Ids grow with ingest time: a binary search over ids, a few dozen primary-key lookups.
+        reader, target = self._reader(), to_micros(received)
+        low, high = 0, self.last_cursor()
+        while low < high:
+            middle = (low + high + 1) // 2
+            row = reader.execute("SELECT id, ingest_time_us FROM reads WHERE id >= ? ORDER BY id LIMIT 1",
+                                 (middle,)).fetchone()  # fmt: skip
+            if row is not None and row[1] < target:
+                low = row[0]
+            else:
+                high = middle - 1
+        return low
 
     def last_cursor(self) -> int:
         row = self._reader().execute("SELECT max(id) FROM reads").fetchone()

@@ -1,0 +1,273 @@
+"""The figures: pure functions from count cells and trips to typed, suppressed results (`cordon.flows.models`).
+
+Nothing here reads a file or a clock. Atoms are per local day (see `cordon.flows.suppress`); periods are whole
+local days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import date, datetime
+from functools import lru_cache
+
+from cordon.flows.models import (
+    COUNT_DIMENSIONS,
+    CountRow,
+    CountsOut,
+    Granularity,
+    HeavyOut,
+    HeavyRow,
+    ODCell,
+    ODOut,
+    Period,
+    ProfileOut,
+    ProfilePoint,
+    ThroughOut,
+    ThroughRow,
+    TravelTimeRow,
+    TravelTimesOut,
+    TrendPoint,
+)
+from cordon.flows.records import HEAVY_CLASSES, Trip, local_start
+from cordon.flows.store import CountCell
+from cordon.flows.suppress import protect, split_publishable
+
+_PARENT_BIN: dict[str, str] = {"15min": "hour", "hour": "day"}
+
+
+@lru_cache(maxsize=200_000)
+def _bin(slot: int, timezone: str, granularity: str) -> datetime:
+    return local_start(slot, timezone, granularity)
+
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """Linear-interpolation quantile of sorted values (`q` from 0 to 1).
+
+    >>> quantile([10, 20, 30, 40], 0.5), quantile([10, 20, 30, 40], 0.85)
+    (25.0, 35.5)
+    """
+    if not ordered:
+        raise ValueError("no values")
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (x, y) points; None with fewer than two distinct x.
+
+    >>> slope([(0, 1.0), (1, 3.0), (2, 5.0)])
+    2.0
+    """
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return num / den
+
+
+# -- counts ------------------------------------------------------------------------------------------------
+
+
+def counts(
+    cells: Iterable[CountCell], period: Period, timezone: str, granularity: Granularity, by: Sequence[str]
+) -> CountsOut:
+    """Passages per bin (15 minutes, local hour, local day) split by `by` (camera, lane, direction, class)."""
+    dims = [d for d in COUNT_DIMENSIONS if d in by]
+    atoms: Counter[tuple[Hashable, ...]] = Counter()
+    for cell in cells:
+        start = _bin(cell.slot, timezone, granularity)
+        atoms[(cell.day, start, *(getattr(cell, d) for d in dims))] += cell.n
+    parents: list[Callable[[tuple[Hashable, ...]], Hashable]] = []
+    if granularity in _PARENT_BIN:
+        up = _PARENT_BIN[granularity]
+        parents.append(lambda key: (key[0], _coarser(key[1], up), *key[2:]))  # type: ignore[arg-type]
+    if dims:
+        parents.append(lambda key: key[:-1])
+    hidden = protect(atoms, period.k, parents)
+    rows = []
+    for key in sorted(atoms, key=lambda key: tuple(str(part) for part in key[1:])):
+        values = dict(zip(dims, key[2:], strict=True))
+        suppressed = key in hidden
+        rows.append(CountRow(start=key[1], count=None if suppressed else atoms[key], suppressed=suppressed, **values))  # type: ignore[arg-type]
+    return CountsOut(period=period, granularity=granularity, by=dims, rows=rows, suppressed=len(hidden))
+
+
+def _coarser(start: datetime, granularity: str) -> datetime:
+    if granularity == "hour":
+        return start.replace(minute=0)
+    return start.replace(hour=0, minute=0)
+
+
+# -- profiles -----------------------------------------------------------------------------------------------
+
+
+def _day_type(day: str, weekly: bool) -> str:
+    weekday = date.fromisoformat(day).isoweekday()
+    if weekly:
+        return str(weekday)
+    return "saturday" if weekday == 6 else "sunday" if weekday == 7 else "weekday"
+
+
+def profile(
+    cells: Iterable[CountCell], period: Period, timezone: str, days: Sequence[str], *, weekly: bool, camera: str | None
+) -> ProfileOut:
+    """Mean passages per local hour of each kind of day; atoms are (day, hour) totals, suppressed below k."""
+    atoms: Counter[tuple[str, int]] = Counter()
+    for cell in cells:
+        if camera is None or cell.camera == camera:
+            atoms[(cell.day, _bin(cell.slot, timezone, "hour").hour)] += cell.n
+    hidden = protect(atoms, period.k)
+    day_count = Counter(_day_type(day, weekly) for day in days)
+    sums: Counter[tuple[str, int]] = Counter()
+    dropped: Counter[tuple[str, int]] = Counter()
+    for (day, hour), n in atoms.items():
+        kind = _day_type(day, weekly)
+        if (day, hour) in hidden:
+            dropped[(kind, hour)] += 1
+        else:
+            sums[(kind, hour)] += n
+    points = [
+        ProfilePoint(day_type=kind, hour=hour, mean=round(sums[(kind, hour)] / total, 3), days=total,
+                     suppressed=dropped[(kind, hour)])  # fmt: skip
+        for kind, total in sorted(day_count.items())
+        for hour in range(24)
+    ]
+    return ProfileOut(period=period, kind="weekly" if weekly else "daily", camera=camera, points=points)
+
+
+# -- origin-destination -------------------------------------------------------------------------------------
+
+
+def od_matrix(
+    day_cells: Iterable[tuple[str, str, str, int]], period: Period, kind: str, places: Sequence[str]
+) -> ODOut:
+    """OD from (day, origin, destination, trips) atoms: each cell is the sum of its published day atoms."""
+    atoms: Counter[tuple[str, str, str]] = Counter()
+    for day, origin, destination, n in day_cells:
+        atoms[(day, origin, destination)] += n
+    hidden = protect(atoms, period.k)
+    totals: dict[tuple[str, str], int] = {}
+    dropped: Counter[tuple[str, str]] = Counter()
+    for (_, origin, destination), n in atoms.items():
+        pair = (origin, destination)
+        if (_, origin, destination) in hidden:
+            dropped[pair] += 1
+        else:
+            totals[pair] = totals.get(pair, 0) + n
+    pairs = sorted(set(totals) | set(dropped))
+    cells = [ODCell(origin=o, destination=d, trips=totals.get((o, d)), suppressed_days=dropped[(o, d)]) for o, d in pairs]
+    return ODOut(period=period, kind=kind, places=list(places), cells=cells)  # type: ignore[arg-type]
+
+
+def gate_od_atoms(trips: Iterable[Trip]) -> list[tuple[str, str, str, int]]:
+    """(day, entry gate, exit gate, trips) of gate trips."""
+    found = Counter((t.day, t.origin, t.destination) for t in trips if t.kind == "gate")
+    return [(*key, n) for key, n in found.items()]
+
+
+# -- through traffic and travel times -----------------------------------------------------------------------
+
+
+def through(trips: Iterable[Trip], period: Period, minutes: float) -> ThroughOut:
+    """Per gate pair, the share of trips in and out within `minutes`; day atoms published when both the
+    through and the other trips are 0 or ≥ k."""
+    limit = minutes * 60
+    all_trips: Counter[tuple[str, str, str]] = Counter()
+    fast: Counter[tuple[str, str, str]] = Counter()
+    for trip in trips:
+        if trip.kind == "gate":
+            key = (trip.day, trip.origin, trip.destination)
+            all_trips[key] += 1
+            fast[key] += trip.duration_s <= limit
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    dropped: Counter[tuple[str, str]] = Counter()
+    for key, n in all_trips.items():
+        pair = key[1:]
+        if split_publishable(fast[key], n, period.k):
+            sums[pair][0] += n
+            sums[pair][1] += fast[key]
+        else:
+            dropped[pair] += 1
+    rows = []
+    for pair in sorted(set(sums) | set(dropped)):
+        n, t = sums[pair] if pair in sums else (0, 0)
+        rows.append(ThroughRow(origin=pair[0], destination=pair[1], trips=n or None, through=t if n else None,
+                               share=round(t / n, 4) if n else None, suppressed_days=dropped[pair]))  # fmt: skip
+    total = sum(s[0] for s in sums.values())
+    fast_total = sum(s[1] for s in sums.values())
+    share = round(fast_total / total, 4) if total else None
+    return ThroughOut(period=period, minutes=minutes, rows=rows, trips=total, through=fast_total, share=share)
+
+
+def travel_times(trips: Iterable[Trip], period: Period, through_minutes: float) -> TravelTimesOut:
+    """Median and 85th percentile per section (every section trip) and per gate pair (through trips only),
+    over the days with at least k trips, and the trend of the daily figures."""
+    limit = through_minutes * 60
+    durations: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for trip in trips:
+        if trip.kind == "gate" and trip.duration_s > limit:
+            continue
+        durations[(trip.kind, trip.origin, trip.destination)][trip.day].append(trip.duration_s)
+    rows = []
+    for (kind, origin, destination), by_day in sorted(durations.items()):
+        pooled: list[int] = []
+        trend: list[TrendPoint] = []
+        dropped = 0
+        for day in sorted(by_day):
+            values = sorted(by_day[day])
+            if len(values) < period.k:
+                dropped += 1
+                continue
+            pooled.extend(values)
+            trend.append(TrendPoint(day=day, trips=len(values), median_s=quantile(values, 0.5),
+                                    p85_s=quantile(values, 0.85)))  # fmt: skip
+        pooled.sort()
+        first = date.fromisoformat(period.first_day).toordinal()
+        rows.append(
+            TravelTimeRow(
+                kind=kind,  # type: ignore[arg-type]
+                origin=origin,
+                destination=destination,
+                trips=len(pooled),
+                median_s=quantile(pooled, 0.5) if pooled else None,
+                p85_s=quantile(pooled, 0.85) if pooled else None,
+                suppressed_days=dropped,
+                trend=trend,
+                slope_s_per_day=slope([(date.fromisoformat(p.day).toordinal() - first, p.median_s) for p in trend]),
+            )
+        )
+    return TravelTimesOut(period=period, through_minutes=through_minutes, rows=rows)
+
+
+# -- heavy vehicles -----------------------------------------------------------------------------------------
+
+
+def heavy_share(cells: Iterable[CountCell], period: Period) -> HeavyOut:
+    """Per camera, lorries and buses among passages of a known class; day atoms split-published."""
+    heavy: Counter[tuple[str, str]] = Counter()
+    known: Counter[tuple[str, str]] = Counter()
+    for cell in cells:
+        if cell.vehicle_class:
+            known[(cell.day, cell.camera)] += cell.n
+            if cell.vehicle_class in HEAVY_CLASSES:
+                heavy[(cell.day, cell.camera)] += cell.n
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    dropped: Counter[str] = Counter()
+    for key, n in known.items():
+        if split_publishable(heavy[key], n, period.k):
+            sums[key[1]][0] += heavy[key]
+            sums[key[1]][1] += n
+        else:
+            dropped[key[1]] += 1
+    rows = []
+    for camera in sorted(set(sums) | set(dropped)):
+        h, n = sums[camera] if camera in sums else (0, 0)
+        rows.append(HeavyRow(camera=camera, heavy=h if n else None, known=n or None,
+                             share=round(h / n, 4) if n else None, suppressed_days=dropped[camera]))  # fmt: skip
+    return HeavyOut(period=period, rows=rows)

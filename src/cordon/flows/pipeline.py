@@ -1,0 +1,221 @@
+"""From committed reads to flow records: the recorder (a read → a `FlowRecord`), the pipeline (records into the
+flow store, days closed once their secret is gone) and the sink that feeds it from the in-process `ReadBus`.
+
+The sink is a bus subscriber: the writer thread hands it the reads it has just committed and it only queues
+them; its own thread turns them into flow records, so ingest never waits for the flows pipeline, and ingest's
+code does not know it exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cordon.config.zone import Purpose, ZoneConfig
+from cordon.flows.records import FlowRecord, day_bounds, local_day
+from cordon.flows.secrets import DaySecrets
+from cordon.flows.store import FlowStore
+from cordon.flows.trips import ZoneLayout, day_trips
+from cordon.records import PlateRead
+from cordon.settings import Settings
+from cordon.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+#: A clock reading after every day: closing "now" at it closes every day (the end of a replayed period).
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def flow_store_path(settings: Settings) -> Path:
+    """Where the flow store lives: its own setting, else `flows.sqlite3` in the data folder."""
+    return settings.flows.database_path or settings.data_dir / "flows.sqlite3"
+
+
+def secret_dir(settings: Settings) -> Path | None:
+    """Where the day's secret is kept (None: in memory only)."""
+    if not settings.flows.persist_secret:
+        return None
+    return settings.flows.secret_dir or settings.data_dir / "flows-secret"
+
+
+class ReplayClock:
+    """The clock of a replayed period: the delivery time of the reads, moved forward by the replay."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, moment: datetime) -> datetime:
+        """Move forward to `moment` (never back); returns the time now."""
+        self.now = max(self.now, moment)
+        return self.now
+
+
+class FlowRecorder:
+    """A committed read → its flow record (None for a camera not authorised for traffic statistics)."""
+
+    def __init__(self, zone: ZoneConfig, secrets: DaySecrets, *, statistics_cameras_only: bool = True) -> None:
+        self.zone = zone
+        self.secrets = secrets
+        self.timezone = zone.zone.timezone
+        self.cameras = {
+            c.id: c for c in zone.cameras if not statistics_cameras_only or Purpose.TRAFFIC_STATISTICS in c.purposes
+        }
+        self._day: tuple[int, int, str] = (0, 0, "")  # [start, end) seconds of the last day seen, and its date
+
+    def _day_of(self, moment: datetime, seconds: int) -> str:
+        start, end, day = self._day
+        if start <= seconds < end:
+            return day
+        day = local_day(moment, self.timezone)
+        first, last = day_bounds(day, self.timezone)
+        self._day = (int(first.timestamp()), int(last.timestamp()), day)
+        return day
+
+    def record(self, read: PlateRead) -> FlowRecord | None:
+        camera = self.cameras.get(read.observed_by)
+        if camera is None:
+            return None
+        seconds = int(read.date_observed.timestamp())
+        day = self._day_of(read.date_observed, seconds)
+        movement = camera.movement_of(read.lane_id)
+        return FlowRecord(
+            day,
+            seconds,
+            camera.id,
+            read.lane_id or "",
+            read.direction.value if read.direction is not None else "",
+            movement.value if movement is not None else "",
+            read.vehicle_type.value if read.vehicle_type is not None else "",
+            read.country or "",
+            self.secrets.token(day, read.plate),
+        )
+
+
+class FlowPipeline:
+    """Records reads into the flow store and closes the days that are over."""
+
+    def __init__(self, zone: ZoneConfig, store: FlowStore, secrets: DaySecrets, recorder: FlowRecorder) -> None:
+        self.zone = zone
+        self.store = store
+        self.secrets = secrets
+        self.recorder = recorder
+        self.layout = ZoneLayout.of(zone)
+        self._open: set[str] | None = None  # days with records, not closed yet (read from the store once)
+
+    def record(self, reads: Sequence[PlateRead]) -> int:
+        """Store the flow records of `reads`; returns how many were recorded."""
+        records = [r for r in map(self.recorder.record, reads) if r is not None]
+        self.store.append(records)
+        if self._open is not None:
+            self._open.update({r.day for r in records if r.token is not None})
+        return len(records)
+
+    def close_due_days(self, now: datetime) -> list[str]:
+        """Destroy the secrets of days that are over, and keep the trips of every such day once."""
+        self.secrets.expire(now)
+        if self._open is None:
+            closed = self.store.closed_days()
+            self._open = {d for d in self.store.record_days() if d not in closed}
+        due = sorted(d for d in self._open if now >= self.secrets.closes_at(d))
+        for day in due:
+            self._open.discard(day)
+            trips = day_trips(self.store.day_records(day), self.layout)
+            self.store.close_day(day, trips, int(now.timestamp()))
+            log.info("flows: %s closed with %d trips", day, len(trips))
+        return due
+
+    def finish(self) -> list[str]:
+        """Close every day now (a replayed period is over: no read of it will come any more)."""
+        return self.close_due_days(END_OF_TIME)
+
+
+def build_pipeline(settings: Settings, zone: ZoneConfig, clock: Callable[[], datetime] = utcnow) -> FlowPipeline:
+    """The flows pipeline of a zone, on the flow store and secret folder the settings name."""
+    flows = settings.flows
+    store = FlowStore(flow_store_path(settings), zone_id=zone.zone.id, timezone=zone.zone.timezone)
+    secrets = DaySecrets(
+        zone.zone.timezone, directory=secret_dir(settings), grace=timedelta(minutes=flows.grace_minutes), clock=clock
+    )
+    recorder = FlowRecorder(zone, secrets, statistics_cameras_only=flows.statistics_cameras_only)
+    return FlowPipeline(zone, store, secrets, recorder)
+
+
+class FlowSink:
+    """Bus subscriber: queues committed reads; one thread records them and closes days every second."""
+
+    def __init__(
+        self, pipeline: FlowPipeline, *, clock: Callable[[], datetime] = utcnow, max_pending: int = 2_000_000
+    ) -> None:
+        self.pipeline = pipeline
+        self.clock = clock
+        self.max_pending = max_pending
+        self.dropped = 0  # reads not recorded because the queue was full (statistics, never evidence)
+        self.recorded = 0
+        self._queue: deque[Sequence[PlateRead]] = deque()
+        self._pending = 0
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, reads: Sequence[PlateRead]) -> None:
+        """The bus subscriber: queue and return at once."""
+        with self._wake:
+            if self._pending + len(reads) > self.max_pending:
+                self.dropped += len(reads)
+                return
+            self._queue.append(reads)
+            self._pending += len(reads)
+            self._wake.notify()
+
+    def start(self) -> None:
+        self.pipeline.close_due_days(self.clock())  # days that ended while the process was down
+        self._thread = threading.Thread(target=self._run, name="cordon-flows", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Record what is queued, then stop; the open days' secrets stay on disk for a restart."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.pipeline.secrets.destroy_all()
+        self.pipeline.store.close()
+
+    def drain(self) -> None:
+        """Record everything queued now (on the caller's thread; for tests and benchmarks)."""
+        self._record(self._take())
+
+    def _take(self) -> list[PlateRead]:
+        with self._wake:
+            batches, self._queue = list(self._queue), deque()
+            self._pending = 0
+        return [read for batch in batches for read in batch]
+
+    def _record(self, reads: list[PlateRead]) -> None:
+        if reads:
+            try:
+                self.recorded += self.pipeline.record(reads)
+            except Exception:
+                log.exception("flows: %d reads could not be recorded", len(reads))
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._queue and not self._stopping:
+                    self._wake.wait(1.0)
+                stopping = self._stopping
+            self._record(self._take())
+            try:
+                self.pipeline.close_due_days(self.clock())
+            except Exception:
+                log.exception("flows: closing days failed")
+            if stopping:
+                break

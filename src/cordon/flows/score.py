@@ -1,0 +1,226 @@
+"""`cordon flows score`: the flows pipeline's figures against the simulator's ground truth.
+
+The reads go through the same checks as live ingest (`cordon.evaluate.validated_reads`), then through the
+real flows pipeline (recorder, daily secrets, flow store, day closing, with the delivery time as the clock)
+into a temporary flow store; the figures are compared with what really happened:
+
+- **counts**: passages per camera and local day; the figure divided by the camera's capture rate (the
+  calibration a planner does with a manual count) against the true passages;
+- **OD**: gate trips (entry, then the vehicle's next gate passage an exit, the same local day) per gate pair;
+  a trip is seen only when both reads are right, so the figure is divided by the two cameras' rates of correct
+  reads (capture × (1 − misread));
+- **through share** per gate pair: trips in and out within N minutes among the pair's trips, in points;
+- **heavy share** per camera, and **section travel times** (median), for information.
+
+Cells under `min_truth` true events are left out of the error figures (their sampling noise alone exceeds
+the targets); the counts of cells compared are printed with the figures.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from cordon.config.zone import Purpose, ZoneConfig
+from cordon.errors import CordonError
+from cordon.evaluate import Evaluation, validated_reads
+from cordon.flows.pipeline import FlowPipeline, ReplayClock, build_pipeline
+from cordon.flows.records import HEAVY_CLASSES, local_day
+from cordon.flows.service import FlowsService
+from cordon.records import PlateRead
+from cordon.settings import FlowsSettings, IngestSettings, Settings
+from cordon.sim import read_truth
+from cordon.sim.truth import CameraTruth, Passage, VehicleTruth
+
+
+def replay(pipeline: FlowPipeline, clock: ReplayClock, reads: Iterable[PlateRead], chunk: int = 5000) -> int:
+    """Feed reads (delivery order) through the pipeline as the sink would, with their delivery time as the
+    clock (`clock` must be the pipeline's); returns how many flow records were written."""
+    written = 0
+    batch: list[PlateRead] = []
+    for read in reads:
+        batch.append(read)
+        if len(batch) >= chunk:
+            written += _replay_batch(pipeline, clock, batch)
+            batch = []
+    if batch:
+        written += _replay_batch(pipeline, clock, batch)
+    return written
+
+
+def _replay_batch(pipeline: FlowPipeline, clock: ReplayClock, batch: list[PlateRead]) -> int:
+    clock.advance(batch[0].date_received)
+    written = pipeline.record(batch)
+    pipeline.close_due_days(clock.advance(batch[-1].date_received))
+    return written
+
+
+@dataclass
+class Errors:
+    """Relative (or, for shares, absolute) errors of the compared cells."""
+
+    values: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, float | int | None]:
+        if not self.values:
+            return {"cells": 0, "max": None, "mean": None, "within": None}
+        return {"cells": len(self.values), "max": round(max(self.values), 5),
+                "mean": round(sum(self.values) / len(self.values), 5)}  # fmt: skip
+
+
+@dataclass
+class FlowScore:
+    """How the figures compare with the truth."""
+
+    reads: int = 0
+    records: int = 0
+    counts: Errors = field(default_factory=Errors)
+    od: Errors = field(default_factory=Errors)
+    through: Errors = field(default_factory=Errors)  # absolute, in share points (0-1)
+    heavy: Errors = field(default_factory=Errors)  # absolute
+    section_median: Errors = field(default_factory=Errors)  # relative
+    overall_through: tuple[float | None, float | None] = (None, None)  # (ours, truth)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reads": self.reads,
+            "records": self.records,
+            "counts_relative_error": self.counts.to_json(),
+            "od_relative_error": self.od.to_json(),
+            "through_share_error_points": self.through.to_json(),
+            "through_share_overall": {"ours": self.overall_through[0], "truth": self.overall_through[1]},
+            "heavy_share_error_points": self.heavy.to_json(),
+            "section_median_relative_error": self.section_median.to_json(),
+        }
+
+
+@dataclass
+class _Truth:
+    passages: Counter[tuple[str, str]] = field(default_factory=Counter)  # (camera, day)
+    heavy: Counter[str] = field(default_factory=Counter)
+    known: Counter[str] = field(default_factory=Counter)
+    trips: Counter[tuple[str, str]] = field(default_factory=Counter)
+    fast: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sections: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    capture: dict[str, float] = field(default_factory=dict)
+    misread: dict[str, float] = field(default_factory=dict)
+
+
+def _truth(zone: ZoneConfig, records: Iterator[Any], cameras: set[str], through_s: float) -> _Truth:
+    truth = _Truth()
+    tz = zone.zone.timezone
+    gate_of = {c: gate.id for gate in zone.gates for c in gate.cameras}
+    entry_of = {s.entry_camera: s.id for s in zone.sections}
+    exit_of = {s.exit_camera: s.id for s in zone.sections}
+    heavy_vehicles: set[str] = set()
+    last_gate: dict[str, Passage] = {}
+    section_start: dict[tuple[str, str], Passage] = {}
+    for record in records:
+        if isinstance(record, CameraTruth):
+            truth.capture[record.camera] = record.capture_rate
+            truth.misread[record.camera] = record.misread_rate
+        elif isinstance(record, VehicleTruth) and record.vehicle_type in HEAVY_CLASSES:
+            heavy_vehicles.add(record.vehicle)
+        if not isinstance(record, Passage) or record.camera not in cameras:
+            continue
+        day = local_day(record.at, tz)
+        truth.passages[(record.camera, day)] += 1
+        truth.known[record.camera] += 1
+        truth.heavy[record.camera] += record.vehicle in heavy_vehicles
+        if record.camera in gate_of and record.movement in ("entry", "exit"):
+            before = last_gate.get(record.vehicle)
+            last_gate[record.vehicle] = record
+            if before is not None and before.movement == "entry" and record.movement == "exit":
+                if local_day(before.at, tz) == day:
+                    pair = (gate_of[before.camera], gate_of[record.camera])
+                    truth.trips[pair] += 1
+                    truth.fast[pair] += (record.at - before.at).total_seconds() <= through_s
+        if record.camera in exit_of:
+            start = section_start.pop((record.vehicle, exit_of[record.camera]), None)
+            if start is not None and local_day(start.at, tz) == day:
+                seconds = (record.at - start.at).total_seconds()
+                if 0 < seconds <= 7200:
+                    truth.sections[exit_of[record.camera]].append(seconds)
+        if record.camera in entry_of:
+            section_start[(record.vehicle, entry_of[record.camera])] = record
+    return truth
+
+
+def score_flows(
+    zone: ZoneConfig,
+    reads_path: Path,
+    truth_path: Path,
+    *,
+    flows: FlowsSettings | None = None,
+    min_truth: int = 200,
+) -> FlowScore:
+    """Run the reads through the flows pipeline and compare the figures with the truth."""
+    if not reads_path.is_file() or not truth_path.is_file():
+        missing = reads_path if not reads_path.is_file() else truth_path
+        raise CordonError("file_not_found", f"{missing}: no such file")
+    flows = flows or FlowsSettings(persist_secret=False)
+    score = FlowScore()
+    with tempfile.TemporaryDirectory(prefix="cordon-flows-score-") as tmp:
+        settings = Settings(data_dir=Path(tmp), flows=flows)
+        clock = ReplayClock(datetime(1970, 1, 1, tzinfo=UTC))
+        pipeline = build_pipeline(settings, zone, clock)
+        counts = Evaluation()
+        score.records = replay(pipeline, clock, validated_reads(reads_path, zone, IngestSettings(), counts))
+        score.reads = counts.reads
+        pipeline.finish()
+        service = FlowsService(pipeline.store, zone, k=flows.k_threshold, through_minutes=flows.through_minutes)
+        cameras = set(pipeline.recorder.cameras)
+        truth = _truth(zone, read_truth(truth_path), cameras, flows.through_minutes * 60)
+        _compare(score, service, truth, zone, min_truth)
+        pipeline.store.close()
+    return score
+
+
+def _rate(truth: _Truth, camera: str) -> float:
+    return truth.capture.get(camera, 1.0) * (1 - truth.misread.get(camera, 0.0))
+
+
+def _compare(score: FlowScore, service: FlowsService, truth: _Truth, zone: ZoneConfig, min_truth: int) -> None:
+    counts = service.counts(None, None, "day", ["camera"])
+    ours: Counter[tuple[str, str]] = Counter()
+    for row in counts.rows:
+        if row.count is not None and row.camera is not None:
+            ours[(row.camera, row.start.date().isoformat())] += row.count
+    for (camera, day), true in truth.passages.items():
+        if true >= min_truth:
+            estimate = ours[(camera, day)] / truth.capture.get(camera, 1.0)
+            score.counts.values.append(abs(estimate - true) / true)
+    camera_of = {gate.id: gate.cameras[0] for gate in zone.gates}
+    od = service.od(None, None)
+    for cell in od.cells:
+        true = truth.trips[(cell.origin, cell.destination)]
+        if cell.trips is not None and true >= min_truth:
+            rate = _rate(truth, camera_of[cell.origin]) * _rate(truth, camera_of[cell.destination])
+            score.od.values.append(abs(cell.trips / rate - true) / true)
+    through = service.through(None, None)
+    for row in through.rows:
+        true = truth.trips[(row.origin, row.destination)]
+        if row.share is not None and true >= min_truth:
+            score.through.values.append(abs(row.share - truth.fast[(row.origin, row.destination)] / true))
+    total = sum(truth.trips.values())
+    score.overall_through = (through.share, round(sum(truth.fast.values()) / total, 4) if total else None)
+    for heavy_row in service.heavy_share(None, None).rows:
+        known = truth.known[heavy_row.camera]
+        if heavy_row.share is not None and known >= min_truth:
+            score.heavy.values.append(abs(heavy_row.share - truth.heavy[heavy_row.camera] / known))
+    for tt in service.travel_times(None, None).rows:
+        values = truth.sections.get(tt.origin)
+        if tt.kind == "section" and tt.median_s is not None and values and len(values) >= min_truth:
+            true_median = median(values)
+            score.section_median.values.append(abs(tt.median_s - true_median) / true_median)
+
+
+def statistics_cameras(zone: ZoneConfig) -> list[str]:
+    """The cameras authorised for traffic statistics."""
+    return [c.id for c in zone.cameras if Purpose.TRAFFIC_STATISTICS in c.purposes]

@@ -1,0 +1,154 @@
+"""From what a reader saw (`SlotProbs`) to ranked plate candidates, with the country grammars as a prior.
+
+Each candidate is scored as log P(characters | reader) + log prior(format) + a penalty per character left
+out at either end (EU band letters, validity stickers, screws read as `1`). Look-alikes (0/O/D/Q, 1/I/L/T,
+2/Z, 5/S, 6/G, 8/B: `cordon.plates.LOOKALIKE_CLASSES`) get a floor of `lookalike_floor` times their mate's
+probability, so a confident `0` at a letter position still becomes `O`, at a known price; other
+substitutions are floored far lower. A string that fits no format keeps its plain reader score with the
+lowest prior: the grammar is a prior, never a filter. Confidences are a softmax over the candidates' scores
+divided by `temperature` (calibration, see docs/recognition.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from cordon.plates import LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, matching_formats
+from cordon.recognize.grammar import ALPHABET, shape_tables
+from cordon.recognize.stages import PAD, Candidate, SlotProbs
+
+_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+_CLASSES = [np.array([_INDEX[c] for c in sorted(cls) if c in _INDEX]) for cls in LOOKALIKE_CLASSES]
+
+DEFAULT_PRIORS: dict[str, float] = {
+    "BE current": 0.0,
+    "BE current (index 3-9)": -2.5,
+    "BE personalised": -4.0,
+    "LU numeric": -3.5,
+    "LU old": -2.0,
+}
+"""Log prior by format name; formats not listed get their country's prior (`DEFAULT_COUNTRY_PRIORS`)."""
+DEFAULT_COUNTRY_PRIORS: dict[str, float] = {"BE": -0.5, "NL": -0.8, "FR": -0.8, "DE": -1.0, "LU": -1.0}
+NO_FORMAT_PRIOR = -5.0
+
+
+@dataclass(frozen=True)
+class GrammarDecoder:
+    """Decodes `SlotProbs` into candidates; all knobs are explicit and have defaults."""
+
+    priors: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRIORS))
+    country_priors: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRY_PRIORS))
+    no_format_prior: float = NO_FORMAT_PRIOR
+    lookalike_floor: float = 0.1
+    other_floor: float = 1e-4
+    drop_penalty: float = -3.0
+    max_drop: int = 2
+    temperature: float = 1.0
+
+    def prior(self, format_name: str, country: str) -> float:
+        return self.priors.get(format_name, self.country_priors.get(country, -1.0))
+
+    def decode(self, slots: SlotProbs, top: int = 5) -> tuple[Candidate, ...]:
+        probs = character_rows(slots)
+        if len(probs) == 0:
+            return ()
+        scored: dict[str, float] = {}
+        floored = self._floor(probs)
+        logs = np.log(floored)
+        n = len(probs)
+        for lead in range(min(self.max_drop, n - 1) + 1):
+            for trail in range(min(self.max_drop, n - 1 - lead) + 1):
+                window = logs[lead : n - trail]
+                penalty = self.drop_penalty * (lead + trail)
+                self._score_window(window, penalty, scored)
+        return self._rank(scored, top)
+
+    def _floor(self, probs: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.maximum(probs, self.other_floor).astype(np.float32)
+        for cls in _CLASSES:
+            mate = probs[:, cls].max(axis=1, keepdims=True)
+            out[:, cls] = np.maximum(out[:, cls], self.lookalike_floor * mate)
+        return out
+
+    def _score_window(self, logs: npt.NDArray[np.float32], penalty: float, scored: dict[str, float]) -> None:
+        length = len(logs)
+        if length > MAX_PLATE_LENGTH:
+            return
+        plain = "".join(ALPHABET[i] for i in logs.argmax(axis=1))
+        base = penalty + float(logs.max(axis=1).sum())
+        _keep(scored, plain, base + self._best_prior(plain))
+        table = shape_tables().get(length)
+        if table is None:
+            return
+        masked = np.where(table.masks, logs[None], -np.inf)  # (shapes, length, alphabet)
+        best_idx = masked.argmax(axis=2)
+        best = np.take_along_axis(masked, best_idx[..., None], axis=2)[..., 0]
+        totals = best.sum(axis=1) + penalty
+        for s, shape in enumerate(table.shapes):
+            if not np.isfinite(totals[s]):
+                continue
+            text = "".join(ALPHABET[i] for i in best_idx[s])
+            if shape.fmt.pattern.match(text):
+                _keep(scored, text, float(totals[s]) + self.prior(shape.fmt.name, shape.fmt.country))
+            # Runner-up: the cheapest single change within the shape (gives top-N its second reading).
+            second = np.sort(masked[s], axis=1)[:, -2]
+            loss = best[s] - second
+            if np.isfinite(loss).any():
+                pos = int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan)))
+                alt_idx = int(np.argsort(masked[s, pos])[-2])
+                alt = text[:pos] + ALPHABET[alt_idx] + text[pos + 1 :]
+                if shape.fmt.pattern.match(alt):
+                    value = float(totals[s] - loss[pos]) + self.prior(shape.fmt.name, shape.fmt.country)
+                    _keep(scored, alt, value)
+
+    def _best_prior(self, text: str) -> float:
+        formats = matching_formats(text)
+        return max((self.prior(f.name, f.country) for f in formats), default=self.no_format_prior)
+
+    def _rank(self, scored: dict[str, float], top: int) -> tuple[Candidate, ...]:
+        if not scored:
+            return ()
+        texts = sorted(scored, key=lambda t: -scored[t])
+        values = np.array([scored[t] for t in texts]) / self.temperature
+        weights = np.exp(values - values.max())
+        weights /= weights.sum()
+        out = []
+        for text, weight in zip(texts[:top], weights[:top], strict=False):
+            formats = matching_formats(text)
+            fmt = formats[0] if formats else None
+            out.append(
+                Candidate(
+                    plate=text,
+                    confidence=round(float(weight), 4),
+                    country=fmt.country if fmt else None,
+                    format_name=fmt.name if fmt else None,
+                    score=round(scored[text], 4),
+                )
+            )
+        return tuple(out)
+
+
+def _keep(scored: dict[str, float], text: str, value: float) -> None:
+    if value > scored.get(text, -np.inf):
+        scored[text] = value
+
+
+def character_rows(slots: SlotProbs) -> npt.NDArray[np.float32]:
+    """The slots that hold a character (PAD not the most likely), as distributions over `ALPHABET`.
+
+    Works with any reader alphabet: columns are matched by symbol, lower case counted as upper case, symbols
+    outside `ALPHABET` ignored."""
+    columns = np.full(len(ALPHABET), -1)
+    pad_column = slots.alphabet.find(PAD)
+    for j, symbol in enumerate(slots.alphabet):
+        if symbol.upper() in _INDEX and columns[_INDEX[symbol.upper()]] < 0:
+            columns[_INDEX[symbol.upper()]] = j
+    probs = np.asarray(slots.probs, dtype=np.float32)
+    rows = probs if pad_column < 0 else probs[probs.argmax(axis=1) != pad_column]
+    out = np.where(columns[None] >= 0, rows[:, np.maximum(columns, 0)], 0.0).astype(np.float32)
+    mass = out.sum(axis=1, keepdims=True)
+    keep = mass[:, 0] > 0
+    return (out[keep] / mass[keep]).astype(np.float32)

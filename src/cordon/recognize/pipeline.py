@@ -1,0 +1,161 @@
+"""The recognition pipeline in one short loop: detect ► crop and rectify ► read ► decode (grammar prior).
+
+Every stage is injected (`Detector`, `Reader`, `Decoder` from `stages.py`); `build_recognizer` wires the
+defaults. Nothing is loaded at import time.
+
+>>> from cordon.recognize.pipeline import build_recognizer  # doctest: +SKIP
+>>> recognizer = build_recognizer()  # doctest: +SKIP
+>>> [r.best.plate for r in recognizer.recognize(rgb_image)]  # doctest: +SKIP
+['1ABC234']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from cordon.recognize import rectify
+from cordon.recognize.decode import GrammarDecoder, character_rows
+from cordon.recognize.grammar import ALPHABET
+from cordon.recognize.stages import PAD, Candidate, Decoder, Detection, Detector, Reader, Recognition, SlotProbs
+
+Image = npt.NDArray[np.uint8]
+ReaderName = Literal["auto", "rapidocr", "plate"]
+
+
+@dataclass(frozen=True)
+class RectifyOptions:
+    """Which cheap corrections run between detector and reader."""
+
+    margin: float = 0.08
+    deskew: bool = True
+    cut_eu_band: bool = True
+    split_lines: bool = True
+
+
+def merge_lines(lines: Sequence[SlotProbs]) -> SlotProbs:
+    """The slots of several text lines (top first) as one plate."""
+    rows = [character_rows(line) for line in lines]
+    stacked = np.concatenate([r for r in rows if len(r)] or [np.zeros((0, len(ALPHABET)), np.float32)])
+    probs = np.concatenate([stacked, np.zeros((len(stacked), 1), np.float32)], axis=1)
+    return SlotProbs(ALPHABET + PAD, probs.astype(np.float32))
+
+
+class Recognizer:
+    """Finds and reads plates in images, or reads plate crops."""
+
+    def __init__(
+        self,
+        detector: Detector | None,
+        reader: Reader,
+        decoder: Decoder | None = None,
+        rectify_options: RectifyOptions | None = None,
+        top: int = 5,
+        max_plates: int = 8,
+    ) -> None:
+        self.detector = detector
+        self.reader = reader
+        self.decoder = decoder or GrammarDecoder()
+        self.options = rectify_options or RectifyOptions()
+        self.top = top
+        self.max_plates = max_plates
+
+    def prepare(self, plate: Image) -> list[list[Image]]:
+        """A plate crop as the reader's inputs: one or two ways to read it (one line; two lines when the
+        crop is squarish), each a list of text lines."""
+        if self.options.deskew:
+            plate = rectify.deskew(plate)
+        if self.options.cut_eu_band:
+            plate = rectify.cut_eu_band(plate)
+        ways = [[plate]]
+        if self.options.split_lines:
+            lines = rectify.split_lines(plate)
+            if len(lines) > 1:
+                ways.append(lines)
+        return ways
+
+    def read_plates(self, plates: Sequence[Image]) -> list[Recognition | None]:
+        """Read plate crops (already cut out); None where nothing legible was found."""
+        prepared = [self.prepare(plate) for plate in plates]
+        flat = [line for ways in prepared for way in ways for line in way]
+        slots = iter(self.reader.read(flat) if flat else [])
+        out: list[Recognition | None] = []
+        for ways in prepared:
+            best: tuple[Candidate, ...] = ()
+            for way in ways:
+                parts = [next(slots) for _ in way]
+                merged = parts[0] if len(parts) == 1 else merge_lines(parts)
+                candidates = self.decoder.decode(merged, self.top)
+                if candidates and (not best or candidates[0].score > best[0].score):
+                    best = candidates
+            out.append(Recognition(best) if best else None)
+        return out
+
+    def read_crop(self, plate: Image) -> Recognition | None:
+        """Read one plate crop."""
+        return self.read_plates([plate])[0]
+
+    def detect(self, image: Image) -> list[Detection]:
+        if self.detector is None:
+            raise ValueError("this recognizer has no detector (crop mode only)")
+        return self.detector.detect(image)[: self.max_plates]
+
+    def recognize(self, image: Image) -> list[Recognition]:
+        """Every plate found in an RGB image, read; best detection first."""
+        detections = self.detect(image)
+        crops = [rectify.crop(image, d.box, self.options.margin) for d in detections]
+        found = []
+        for detection, read in zip(detections, self.read_plates(crops), strict=True):
+            if read is not None:
+                found.append(Recognition(read.candidates, detection.box, detection.score))
+        return found
+
+
+def trained_reader_available() -> bool:
+    """Whether the plate-specific reader (`cordon.recognize.reader`) is installed with its model."""
+    import importlib.util
+
+    return importlib.util.find_spec("cordon.recognize.reader") is not None
+
+
+def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
+    """The reader by name: `rapidocr` (general text reader from the rapidocr wheel), `plate` (the
+    plate-specific reader trained in this repository), `auto` (the best installed)."""
+    if name == "plate" or (name == "auto" and trained_reader_available()):
+        from cordon.recognize import reader as trained  # the other reader lives in its own package
+
+        factory = getattr(trained, "build_reader", None) or getattr(trained, "default_reader", None)
+        if factory is None:
+            raise ValueError("cordon.recognize.reader has no build_reader()")
+        built: Reader = factory(threads=threads)
+        return built
+    from cordon.recognize.models import reader_model
+    from cordon.recognize.rapid import RapidOcrReader
+
+    return RapidOcrReader(reader_model(), threads=threads)
+
+
+def build_recognizer(
+    reader: ReaderName = "auto",
+    with_detector: bool = True,
+    cache_dir: Path | None = None,
+    threads: int = 1,
+    input_size: int = 640,
+    top: int = 5,
+) -> Recognizer:
+    """The default pipeline: the converted YOLOv8n plate detector, the chosen reader, the grammar decoder."""
+    detector = None
+    if with_detector:
+        from cordon.recognize.detect import YoloPlateDetector
+        from cordon.recognize.models import converted_detector
+
+        converted = converted_detector(cache_dir)
+        detector = YoloPlateDetector(converted.onnx_path, converted.spec, input_size=input_size, threads=threads)
+    built = build_reader(reader, threads)
+    options = RectifyOptions(split_lines=not getattr(built, "reads_two_lines", False))
+    return Recognizer(detector, built, rectify_options=options, top=top)

@@ -1,0 +1,80 @@
+"""Cordon's own plate-character reader: a small CNN trained here on synthetic plates (see MODEL_CARD.md),
+run under onnxruntime on the CPU.
+
+>>> reader = CordonReader()  # nothing is loaded until the first read
+>>> reader.name
+'cordon-reader'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from threading import Lock
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cordon.recognize.reader.preprocess import ALPHABET, SLOTS, best_text, preprocess
+from cordon.recognize.stages import SlotProbs
+
+if TYPE_CHECKING:
+    from cordon.recognize.stages import Reader
+
+__all__ = ["ALPHABET", "MODEL_PATH", "SLOTS", "CordonReader", "best_text"]
+
+MODEL_PATH = Path(__file__).with_name("plate_reader.onnx")
+"""The committed model, trained by `training/` in this repository (EUPL-1.2)."""
+
+
+class CordonReader:
+    """Reads plate crops into per-slot character probabilities (implements `stages.Reader`).
+
+    `threads` is onnxruntime's intra-op thread count (1: one camera per core); crops are run in batches of
+    `batch_size`. The session is created on the first `read` and shared by threads after that.
+    """
+
+    name = "cordon-reader"
+
+    def __init__(self, model_path: Path = MODEL_PATH, threads: int = 1, batch_size: int = 32) -> None:
+        if threads < 1 or batch_size < 1:
+            raise ValueError("threads and batch_size must be at least 1")
+        self.model_path = model_path
+        self.threads = threads
+        self.batch_size = batch_size
+        self._session: Any = None
+        self._lock = Lock()
+
+    def _run(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    import onnxruntime as ort
+
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self.threads
+                    options.inter_op_num_threads = 1
+                    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                    self._session = ort.InferenceSession(
+                        str(self.model_path), options, providers=["CPUExecutionProvider"]
+                    )
+        outputs = self._session.run(None, {"image": batch})
+        probs: npt.NDArray[np.float32] = np.asarray(outputs[0], dtype=np.float32)
+        return probs
+
+    def read(self, crops: Sequence[npt.NDArray[np.uint8]]) -> list[SlotProbs]:
+        results: list[SlotProbs] = []
+        for start in range(0, len(crops), self.batch_size):
+            probs = self._run(preprocess(crops[start : start + self.batch_size]))
+            probs /= probs.sum(axis=-1, keepdims=True)  # exact rows after float32 softmax
+            results.extend(SlotProbs(ALPHABET, np.ascontiguousarray(p)) for p in probs)
+        return results
+
+    def read_text(self, crops: Sequence[npt.NDArray[np.uint8]]) -> list[str]:
+        """The best symbol of each slot, without any grammar: for evaluation and debugging."""
+        return [best_text(slot.probs) for slot in self.read(crops)]
+
+
+if TYPE_CHECKING:
+    _check: Reader = CordonReader()

@@ -1,0 +1,101 @@
+"""Crop and rectify a plate for the reader: a margin around the detector's box, the small rotation of the
+characters undone, the blue EU band (country letters) cut off, two-line plates split into their lines.
+All cheap image operations (OpenCV), each a pure function of its input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from cordon.recognize.stages import Box
+
+Image = npt.NDArray[np.uint8]
+
+TWO_LINE_ASPECT = 2.0
+"""A plate crop narrower than this (width / height) is taken as two lines (motorcycles, square plates)."""
+
+
+def crop(image: Image, box: Box, margin: float = 0.08) -> Image:
+    """The box with a margin (a fraction of its height on every side), clipped to the image."""
+    height, width = image.shape[:2]
+    pad = max(1, round(box.h * margin))
+    x1, y1 = max(0, box.x - pad), max(0, box.y - pad)
+    x2, y2 = min(width, box.x2 + pad), min(height, box.y2 + pad)
+    return np.ascontiguousarray(image[y1:y2, x1:x2])
+
+
+def deskew(plate: Image, max_angle: float = 20.0) -> Image:
+    """Undo a small in-plane rotation: the angle of the long edges of the characters' bounding region (dark
+    or bright strokes), found by a minimum-area rectangle over strong gradients. Unchanged when unsure."""
+    gray = cv2.cvtColor(plate, cv2.COLOR_RGB2GRAY)
+    height, width = gray.shape
+    if height < 12 or width < 24:
+        return plate
+    edges = cv2.Canny(gray, 60, 180)
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=max(10, width // 4), minLineLength=width // 2,
+                            maxLineGap=max(3, width // 30))  # fmt: skip
+    if lines is None:
+        return plate
+    angles = []
+    for x1, y1, x2, y2 in np.asarray(lines).reshape(-1, 4):
+        angle = float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))
+        if abs(angle) <= max_angle:
+            angles.append(angle)
+    if not angles:
+        return plate
+    angle = float(np.median(angles))
+    if abs(angle) < 1.5:
+        return plate
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    return cv2.warpAffine(plate, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _band_end(blue: npt.NDArray[np.bool_], width: int) -> int:
+    """How many columns from the left edge a blue band covers (0: none): the band is a run of mostly blue
+    columns that starts within the first 12 % of the width and ends within the first 22 %."""
+    share = blue.mean(axis=0)
+    strong = np.nonzero(share[: max(1, int(width * 0.12))] >= 0.25)[0]
+    if strong.size == 0:
+        return 0
+    end = int(strong[0])
+    gap = 0
+    while end < int(width * 0.22) and gap <= max(1, width // 100):
+        gap = 0 if share[end] >= 0.12 else gap + 1
+        end += 1
+    run = end - gap - int(strong[0])
+    return end - gap if run >= max(2, width // 40) else 0
+
+
+def cut_eu_band(plate: Image) -> Image:
+    """Cut the blue bands off a plate: the EU band (stars, country letters) on the left and the French
+    region band (logo, departement number) on the right, when there are any."""
+    height, width = plate.shape[:2]
+    if width < 20:
+        return plate
+    hsv = cv2.cvtColor(plate, cv2.COLOR_RGB2HSV)
+    # OpenCV hue is 0-180: blue is about 100-130; the band is saturated and not too dark.
+    blue = (hsv[..., 0] >= 95) & (hsv[..., 0] <= 135) & (hsv[..., 1] >= 90) & (hsv[..., 2] >= 50)
+    if blue.mean() > 0.45:  # a blue plate (old NL, some reversed colour plates): keep all
+        return plate
+    left = _band_end(blue, width)
+    right = width - _band_end(blue[:, ::-1], width)
+    if right - left < width // 2:
+        return plate
+    return np.ascontiguousarray(plate[:, left:right])
+
+
+def split_lines(plate: Image) -> list[Image]:
+    """One crop per text line: two for a squarish plate (split at the emptiest row between 30 % and 70 % of
+    the height), else the plate itself."""
+    height, width = plate.shape[:2]
+    if height == 0 or width / height >= TWO_LINE_ASPECT:
+        return [plate]
+    gray = cv2.cvtColor(plate, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    ink = gray.std(axis=1)  # a row between two lines is flat
+    low, high = int(height * 0.3), max(int(height * 0.7), int(height * 0.3) + 1)
+    cut = low + int(np.argmin(ink[low:high]))
+    top, bottom = plate[:cut], plate[cut:]
+    if top.shape[0] < 6 or bottom.shape[0] < 6:
+        return [plate]
+    return [np.ascontiguousarray(top), np.ascontiguousarray(bottom)]

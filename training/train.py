@@ -1,0 +1,190 @@
+"""Train the plate reader on synthetic plates made on the fly, then export it to ONNX and score it on real crops.
+
+GPU (mixed precision, data made by every CPU core):
+``PYTHONPATH=src python -m training.train --out runs/gpu --minutes 6 --real .devdata/be-crops-dev .devdata/fr-crops``
+CPU only (slow; the same code): ``PYTHONPATH=src python -m training.train --out runs/cpu --device cpu --steps 60000``
+
+The learning rate follows a cosine over the planned steps; with ``--minutes`` the plan is fixed from the
+speed measured over the first steps, and training stops at the budget whatever happens, so the export always
+runs. Samples are numbered and made from their number, so the data stream is the same for a given ``--seed``
+whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one thread per data worker; the workers are the parallelism
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+from cordon.recognize.reader.preprocess import ALPHABET, best_text, encode_label, preprocess, preprocess_one  # noqa: E402
+from training.export import export_onnx  # noqa: E402
+from training.model import PlateReaderNet, parameter_count  # noqa: E402
+from training.realdata import load_crops  # noqa: E402
+from cordon.recognize.stages import PAD  # noqa: E402
+from training.synth import make_sample  # noqa: E402
+
+VALIDATION_OFFSET = 10**12
+"""Synthetic validation samples are numbered from here, far from any training sample."""
+
+
+class SyntheticPlates(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    def __init__(self, seed: int, length: int, offset: int = 0) -> None:
+        self.base = seed * 10**9 + offset
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        crop, label = make_sample(self.base + index)
+        return torch.from_numpy(preprocess_one(crop)[None]), torch.from_numpy(encode_label(label))
+
+
+def label_text(indexes: torch.Tensor) -> str:
+    return "".join(ALPHABET[i] for i in indexes.tolist() if ALPHABET[i] != PAD)
+
+
+def _worker_init(_: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+class Log:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.start = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        line = f"[{time.monotonic() - self.start:7.1f}s] {message}"
+        print(line, flush=True)
+        with self.path.open("a") as handle:
+            handle.write(line + "\n")
+
+
+@torch.no_grad()
+def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], device: torch.device) -> float:
+    net.eval()
+    hits = 0
+    for start in range(0, len(labels), 256):
+        logits = net(images[start : start + 256].to(device)).float().cpu().numpy()
+        hits += sum(best_text(p, ALPHABET) == t for p, t in zip(logits, labels[start : start + 256], strict=True))
+    net.train()
+    return hits / max(len(labels), 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train Cordon's plate reader")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--minutes", type=float, default=None, help="wall-clock budget for training")
+    parser.add_argument("--steps", type=int, default=20000, help="steps when no --minutes is given")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
+    parser.add_argument("--resume", type=Path, default=None, help="checkpoint to start from")
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    log = Log(args.out / "train.log")
+    net = PlateReaderNet().to(device)
+    if args.resume is not None:
+        net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
+    gpu = device.type == "cuda"
+    log(f"device {device} ({torch.cuda.get_device_name() if gpu else 'cpu'}), {parameter_count(net)} parameters")
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+        net = net.to(memory_format=torch.channels_last)
+
+    total = 10**9  # far more samples than any run will draw
+    loader = DataLoader(
+        SyntheticPlates(args.seed, total),
+        batch_size=args.batch,
+        num_workers=args.workers,
+        worker_init_fn=_worker_init,
+        pin_memory=gpu,
+        persistent_workers=args.workers > 0,
+        prefetch_factor=8 if args.workers > 0 else None,
+        drop_last=True,
+    )
+    validation = DataLoader(
+        SyntheticPlates(args.seed, 1024, VALIDATION_OFFSET), batch_size=128, num_workers=args.workers
+    )
+    val_batches = list(validation)
+    val_images = torch.cat([x for x, _ in val_batches])
+    val_labels = [label_text(y) for _, ys in val_batches for y in ys]
+    real = {folder.name: load_crops(folder) for folder in args.real}
+    real_sets = {
+        name: (torch.from_numpy(preprocess([c.rgb for c in crops])), [c.plate for c in crops])
+        for name, crops in real.items()
+    }
+
+    optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    planned = args.steps
+    warmup = 300
+    start = time.monotonic()
+    budget = args.minutes * 60 if args.minutes is not None else math.inf
+    step, seen, running = 0, 0, 0.0
+
+    def evaluate() -> None:
+        scores = [f"synthetic {100 * exact_accuracy(net, val_images, val_labels, device):.1f} %"]
+        scores += [f"{n} {100 * exact_accuracy(net, x, y, device):.1f} %" for n, (x, y) in real_sets.items()]
+        log(f"step {step}/{planned}: loss {running:.3f}, exact " + ", ".join(scores))
+
+    for images, labels in loader:
+        elapsed = time.monotonic() - start
+        if step == 200 and args.minutes is not None:  # fix the plan from the measured speed
+            planned = int(step / elapsed * budget * 0.98)
+            log(f"{step / elapsed:.1f} steps/s, {seen / elapsed:.0f} samples/s: planning {planned} steps")
+        if step >= planned or elapsed > budget:
+            break
+        lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / planned)))
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        images = images.to(device, non_blocking=True)
+        labels = labels.to(device, non_blocking=True)
+        if gpu:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=gpu):
+            logits = net(images)
+        loss = loss_fn(logits.float().reshape(-1, len(ALPHABET)), labels.reshape(-1))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        optimiser.step()
+        running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
+        step += 1
+        seen += len(labels)
+        if step % args.eval_every == 0:
+            evaluate()
+            torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
+    evaluate()
+    log(f"trained {step} steps, {seen} samples in {time.monotonic() - start:.0f} s")
+    net = net.to(memory_format=torch.contiguous_format)
+    torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
+    export_onnx(net.cpu(), args.out / "plate_reader.onnx")
+    log("exported")
+
+
+if __name__ == "__main__":
+    main()
