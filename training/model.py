@@ -20,13 +20,12 @@ def _block(cin: int, cout: int) -> list[nn.Module]:
 class PlateReaderNet(nn.Module):
     def __init__(self, slots: int = SLOTS, classes: int = len(ALPHABET), width: int = 1) -> None:
         super().__init__()
-        c1, c2, c3, c4 = 32 * width, 48 * width, 96 * width, 128 * width
+        c1, c2, c3, c4 = 24 * width, 48 * width, 64 * width, 128 * width
         self.slots, self.classes = slots, classes
         self.features = nn.Sequential(
             *_block(1, c1),
             nn.MaxPool2d(2),  # 32 x 96
             *_block(c1, c2),
-            *_block(c2, c2),
             nn.MaxPool2d(2),  # 16 x 48
             *_block(c2, c3),
             *_block(c3, c3),

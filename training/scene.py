@@ -137,7 +137,7 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
         gamma = rng.uniform(0.6, 1.6)
         img = 255 * (np.clip(img, 0, 255) / 255) ** gamma
     if rng.random() < 0.7:
-        img = img + rng.normal(0, rng.uniform(1, 12), img.shape if rng.random() < 0.5 else img.shape[:2] + (1,))
+        img = img + rng.normal(0, rng.uniform(1, 12), (*img.shape[:2], 1) if infrared or rng.random() < 0.5 else img.shape)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
         ok, jpeg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 95))])

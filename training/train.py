@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads on CPU")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume is not None:
         net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
     gpu = device.type == "cuda"
+    if not gpu:
+        torch.set_num_threads(args.threads)
     log(f"device {device} ({torch.cuda.get_device_name() if gpu else 'cpu'}), {parameter_count(net)} parameters")
     if gpu:
         torch.backends.cudnn.benchmark = True
@@ -172,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         optimiser.step()
-        running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
+        if step % 50 == 0:  # reading the loss waits for the GPU: not every step
+            running = float(loss.detach())
         step += 1
         seen += len(labels)
         if step % args.eval_every == 0:

@@ -14,8 +14,13 @@ from cordon.commands.config import config
 from cordon.commands.db import db
 from cordon.commands.demo import demo
 from cordon.commands.eval import eval_command
+from cordon.commands.flows import flows
 from cordon.commands.ingest import ingest
 from cordon.commands.reads import reads
+from cordon.commands.recognize import recognize
+from cordon.commands.reference import hotlists, permits, registry
+from cordon.commands.retention import retention
+from cordon.commands.search import search
 from cordon.commands.serve import serve
 from cordon.commands.sim import sim
 from cordon.commands.users import users
@@ -37,7 +42,26 @@ def cli() -> None:
     """
 
 
-for command in (serve, demo, sim, eval_command, config, db, ingest, reads, cameras, users, audit):
+for command in (
+    serve,
+    demo,
+    sim,
+    eval_command,
+    config,
+    db,
+    ingest,
+    reads,
+    recognize,
+    cameras,
+    hotlists,
+    permits,
+    registry,
+    users,
+    audit,
+    flows,
+    search,
+    retention,
+):
     cli.add_command(command)
 
 

@@ -15,13 +15,14 @@ writes, and what an operator exports from the police's own systems:
 from __future__ import annotations
 
 import csv
+import io
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from cordon.plates import InvalidPlate, normalize_plate
 from cordon.timeutil import parse_instant
@@ -136,6 +137,16 @@ class ReferenceData:
         for entry in entries:
             self.registry[entry.plate] = entry
 
+    def merged(self, other: ReferenceData) -> ReferenceData:
+        """A new `ReferenceData` holding both (the registry of `other` wins for a plate in both)."""
+        both = ReferenceData()
+        for data in (self, other):
+            both.add_hotlist(entry for entries in data.hotlist.values() for entry in entries)
+            both.add_permits(permit for permits in data.permits.values() for permit in permits)
+            both.add_registry(data.registry.values())
+            both.add_clock_reports(report for reports in data.clock_reports.values() for report in reports)
+        return both
+
     def permits_for(self, plate: str, permit_type: PermitType | None = None) -> list[Permit]:
         return [p for p in self.permits.get(plate, ()) if permit_type is None or p.permit_type == permit_type]
 
@@ -174,8 +185,25 @@ class RejectedLine:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-def _rows(path: Path, required: tuple[str, ...], rejected: list[RejectedLine]) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+@dataclass(frozen=True, slots=True)
+class CsvText:
+    """CSV content that did not come from a file (an upload): `name` stands for the path in messages."""
+
+    name: str
+    text: str
+
+
+def _open(source: Path | CsvText) -> TextIO:
+    if isinstance(source, CsvText):
+        return io.StringIO(source.text.removeprefix("\ufeff"), newline="")
+    return source.open(newline="", encoding="utf-8-sig")
+
+
+def _rows(
+    source: Path | CsvText, required: tuple[str, ...], rejected: list[RejectedLine]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    path = source.name if isinstance(source, CsvText) else source
+    with _open(source) as handle:
         reader = csv.DictReader(handle)
         missing = [name for name in required if name not in (reader.fieldnames or ())]
         if missing:
@@ -188,7 +216,7 @@ def _rows(path: Path, required: tuple[str, ...], rejected: list[RejectedLine]) -
             yield reader.line_num, {key: (value or "").strip() for key, value in row.items()}
 
 
-def load_hotlist(path: Path, rejected: list[RejectedLine]) -> list[HotlistEntry]:
+def load_hotlist(path: Path | CsvText, rejected: list[RejectedLine]) -> list[HotlistEntry]:
     """Hotlist entries of a CSV file; bad lines go to `rejected` with their line number."""
     columns = ("list", "entry", "plate", "category", "valid_from", "valid_until")
     entries = []
@@ -212,7 +240,7 @@ def load_hotlist(path: Path, rejected: list[RejectedLine]) -> list[HotlistEntry]
     return entries
 
 
-def load_permits(path: Path, rejected: list[RejectedLine]) -> list[Permit]:
+def load_permits(path: Path | CsvText, rejected: list[RejectedLine]) -> list[Permit]:
     """Permits of a CSV file; bad lines go to `rejected` with their line number."""
     columns = ("permit", "type", "plate", "area", "valid_from", "valid_until")
     permits = []
@@ -237,7 +265,7 @@ def load_permits(path: Path, rejected: list[RejectedLine]) -> list[Permit]:
     return permits
 
 
-def load_registry(path: Path, rejected: list[RejectedLine]) -> list[RegistryEntry]:
+def load_registry(path: Path | CsvText, rejected: list[RejectedLine]) -> list[RegistryEntry]:
     """Registry entries of a CSV file; bad lines go to `rejected` with their line number."""
     entries = []
     for line, row in _rows(path, ("plate", "category", "max_mass_kg"), rejected):
@@ -255,7 +283,7 @@ def load_registry(path: Path, rejected: list[RejectedLine]) -> list[RegistryEntr
     return entries
 
 
-def load_clock_reports(path: Path, rejected: list[RejectedLine]) -> list[ClockReport]:
+def load_clock_reports(path: Path | CsvText, rejected: list[RejectedLine]) -> list[ClockReport]:
     """Camera clock reports of a CSV file; bad lines go to `rejected` with their line number."""
     reports = []
     for line, row in _rows(path, ("camera", "at", "offset_s"), rejected):

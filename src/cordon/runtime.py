@@ -14,6 +14,7 @@ from cordon.bus import ReadBus
 from cordon.config import ZoneConfig, load_zone
 from cordon.decisions.service import RuleService, build_rule_service
 from cordon.errors import CordonError
+from cordon.flows.pipeline import FlowSink, build_flow_sink
 from cordon.ingest.keys import KeyRing
 from cordon.ingest.service import IngestService
 from cordon.ingest.writer import GroupCommitWriter
@@ -39,11 +40,14 @@ class Runtime:
     started: bool = False
     audit: AuditLog = field(kw_only=True)  # the audit trail (cordon.audit)
     accounts: Accounts = field(kw_only=True)  # people's accounts and sessions (cordon.auth)
+    flows: FlowSink | None = field(default=None, kw_only=True)  # anonymised traffic flows (cordon.flows)
 
     def start(self) -> None:
         if not self.started:
             if self.rules is not None:
                 self.rules.start(self.store)  # replays the rules' horizon before any new read comes in
+            if self.flows is not None:
+                self.flows.start()
             self.writer.start()
             self.started = True
 
@@ -56,6 +60,8 @@ class Runtime:
             self.ingest.flush_rejections()
         if self.rules is not None:
             self.rules.stop()  # decides on what the writer stored last
+        if self.flows is not None:
+            self.flows.stop()  # records what the writer published last
         self.store.close()
         self.audit.database.close()
 
@@ -89,8 +95,11 @@ def build_runtime(
     writer.add_idle_task(ingest.flush_rejections)
     rules = None
     if settings.rules.enabled:
-        rules = build_rule_service(settings, zone, settings.sqlite_path, reference)
+        rules = build_rule_service(settings, zone, store, settings.sqlite_path, reference)
         bus.subscribe(rules.runner.submit)
+    flows = build_flow_sink(settings, zone) if settings.flows.enabled else None
+    if flows is not None:
+        bus.subscribe(flows)
     security = build_security(settings)
     if settings.audit.checkpoint_every_s > 0:
         writer.add_idle_task(
@@ -108,4 +117,5 @@ def build_runtime(
         rules,
         audit=security.audit,
         accounts=security.accounts,
+        flows=flows,
     )

@@ -5,52 +5,29 @@ permission (`require(...)`) fails here unless it is in `PUBLIC_ROUTES`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from starlette.routing import Mount, Route
 
 from cordon.api import create_app
-from cordon.api.security import PUBLIC_MOUNTS, PUBLIC_ROUTES, require, route_guards
+from cordon.api.security import PUBLIC_ROUTES, Endpoint, endpoints, require
 from cordon.auth.roles import ROLE_PERMISSIONS, Permission, Role, allowed
 from cordon.runtime import Runtime
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def walk(app: FastAPI) -> Iterator[tuple[str, str, APIRoute | None]]:
-    """(method, path, route) of every endpoint; `route` is None for plain Starlette routes."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            for method in sorted(route.methods):
-                yield method, route.path, route
-        elif isinstance(route, Mount):
-            assert route.path in PUBLIC_MOUNTS, f"mount {route.path} is neither guarded nor public"
-        elif isinstance(route, Route):
-            for method in sorted(route.methods or ()):
-                yield method, route.path, None
-
-
 def unguarded(app: FastAPI) -> list[tuple[str, str]]:
     """Endpoints without a declared permission that are not in the public list."""
-    return [
-        (method, path)
-        for method, path, route in walk(app)
-        if (route is None or not route_guards(route)) and (method, path) not in PUBLIC_ROUTES
-    ]
+    return [(e.method, e.path) for e in endpoints(app) if not e.guards and not e.public]
 
 
-def guarded(app: FastAPI) -> list[tuple[str, str, list[Permission | None]]]:
-    found = []
-    for method, path, route in walk(app):
-        if route is not None and route_guards(route) and method != "HEAD":
-            found.append((method, path, [guard.permission for guard in route_guards(route)]))
-    return found
+def guarded(app: FastAPI) -> list[Endpoint]:
+    return [e for e in endpoints(app) if e.guards and e.method != "HEAD"]
 
 
 def concrete(path: str) -> str:
@@ -66,10 +43,9 @@ def test_every_route_declares_a_permission_or_is_public(client: TestClient) -> N
     app = client.app
     assert isinstance(app, FastAPI)
     assert unguarded(app) == []
-    for method, path, route in walk(app):
-        if (method, path) in PUBLIC_ROUTES and route is not None:
-            assert not route_guards(route), f"{method} {path} is public but declares a permission"
-    served = {(method, path) for method, path, _ in walk(app)}
+    for endpoint in endpoints(app):
+        assert not (endpoint.public and endpoint.guards), f"{endpoint} is public but declares a permission"
+    served = {(e.method, e.path) for e in endpoints(app)}
     assert {(m, p) for m, p in PUBLIC_ROUTES if m != "HEAD" and p != "/docs/oauth2-redirect"} <= served
 
 
@@ -99,9 +75,10 @@ def test_every_role_against_every_route(
     assert len(routes) >= 10  # auth, users, audit, health: the walk found the app's routes
     tokens = {role: login_as(role) for role in Role}
     checked = 0
-    for method, path, permissions in routes:
+    for endpoint in routes:
+        method, path = endpoint.method, endpoint.path
         for role in Role:
-            expected = all(p is None or allowed(role, p) for p in permissions)
+            expected = all(p is None or allowed(role, p) for p in endpoint.permissions)
             response = call(client, method, path, tokens[role])
             where = f"{role.value} {method} {path} -> {response.status_code} {response.text[:200]}"
             if expected:
@@ -127,10 +104,10 @@ def test_no_bad_or_expired_token_opens_any_route(client: TestClient, runtime: Ru
         "invalid_token": {"Authorization": "Bearer cdu_not-a-token"},
         "session_expired": expired,
     }
-    for method, path, _ in guarded(app):
+    for endpoint in guarded(app):
         for code, headers in cases.items():
-            response = call(client, method, path, headers)
-            assert response.status_code == 401, f"{code} {method} {path} -> {response.status_code}"
+            response = call(client, endpoint.method, endpoint.path, headers)
+            assert response.status_code == 401, f"{code} {endpoint} -> {response.status_code}"
             assert response.json()["error"]["code"] == code
             assert response.headers["www-authenticate"] == "Bearer"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +21,7 @@ from cordon.sim.truth import TruthRecord
 from tests.conftest import DEMO_ZONE
 from tests.simtown import simulate_town
 
+T = TypeVar("T", bound=TruthRecord)
 INVESTIGATOR = LocalConsultant("inspector.peeters", Role.INVESTIGATOR)
 OPERATOR = LocalConsultant("dispatch.janssens", Role.OPERATOR)
 JUDICIAL = Consultation(
@@ -37,7 +39,7 @@ class StoredTown:
     truth: list[TruthRecord]
     end: datetime
 
-    def of_kind(self, kind: type[TruthRecord]) -> list[TruthRecord]:
+    def of_kind(self, kind: type[T]) -> list[T]:
         return [record for record in self.truth if isinstance(record, kind)]
 
 

@@ -35,8 +35,8 @@ def week(town: StoredTown) -> TimeWindow:
 
 
 def test_short_visit_pattern_finds_the_dealer(town: StoredTown) -> None:
-    truth = {r.plate for r in town.of_kind(ShortVisitsTruth)}  # type: ignore[attr-defined]
-    dealers = {r.plate for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer"}  # type: ignore[attr-defined]
+    truth = {r.plate for r in town.of_kind(ShortVisitsTruth)}
+    dealers = {r.plate for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer"}
     assert dealers
     result = town.investigation.consult(INVESTIGATOR, JUDICIAL, ShortVisits(window=week(town)))
     found = {lead.plate for lead in result.leads}
@@ -48,7 +48,7 @@ def test_short_visit_pattern_finds_the_dealer(town: StoredTown) -> None:
 
 
 def test_convoy_analysis_finds_the_convoy_pair(town: StoredTown) -> None:
-    (pair,) = [r for r in town.of_kind(ConvoyTruth) if r.designed]  # type: ignore[attr-defined]
+    (pair,) = [r for r in town.of_kind(ConvoyTruth) if r.designed]
     leader, follower = pair.plates
     result = town.investigation.consult(
         INVESTIGATOR, JUDICIAL, Convoy(plate=leader, window=week(town), max_gap_s=8, min_cameras=3)
@@ -68,30 +68,30 @@ def test_presence_in_the_zone_finds_the_burglary_crew(town: StoredTown) -> None:
     assert stays
     false_positives = []
     for stay in stays:
-        window = TimeWindow(since=stay.incident_from, until=stay.incident_until)  # type: ignore[attr-defined]
+        window = TimeWindow(since=stay.incident_from, until=stay.incident_until)
         result = town.investigation.consult(INVESTIGATOR, JUDICIAL, Presence(window=window, entered_within_minutes=60))
         plates = [p.plate for p in result.present]
-        assert stay.plate in plates  # type: ignore[attr-defined]
-        crew = next(p for p in result.present if p.plate == stay.plate)  # type: ignore[attr-defined]
-        assert crew.entry_camera == stay.entry_camera  # type: ignore[attr-defined]
+        assert stay.plate in plates
+        crew = next(p for p in result.present if p.plate == stay.plate)
+        assert crew.entry_camera == stay.entry_camera
         false_positives.append(len(plates) - 1)
     print(f"presence: burglary stays {len(stays)}, other vehicles present in the same windows {false_positives}")
 
 
 def test_timeline_pairs_entries_and_exits_as_the_truth_drove_them(town: StoredTown) -> None:
-    dealer = next(r for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer")  # type: ignore[attr-defined]
-    passages = [p for p in town.of_kind(Passage) if p.plate == dealer.plate and p.event_id]  # type: ignore[attr-defined]
+    dealer = next(r for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer")
+    passages = [p for p in town.of_kind(Passage) if p.plate == dealer.plate and p.event_id]
     result = town.investigation.consult(INVESTIGATOR, JUDICIAL, Timeline(plate=dealer.plate, window=week(town)))
     assert result.count == len(passages)
-    assert [r.read.event_id for r in result.reads] == [p.event_id for p in sorted(passages, key=lambda p: p.at)]  # type: ignore[attr-defined]
-    entries = sum(1 for p in passages if p.movement == "entry")  # type: ignore[attr-defined]
+    assert [r.read.event_id for r in result.reads] == [p.event_id for p in sorted(passages, key=lambda p: p.at)]
+    entries = sum(1 for p in passages if p.movement == "entry")
     assert sum(1 for r in result.reads if r.movement is Movement.ENTRY) == entries
     complete = [s for s in result.stays if s.entered_at and s.left_at]
     assert complete and all(s.minutes is not None and 0 < s.minutes < 24 * 60 for s in complete)
 
 
 def test_plate_area_and_wildcard_searches(town: StoredTown) -> None:
-    dealer = next(r for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer")  # type: ignore[attr-defined]
+    dealer = next(r for r in town.of_kind(ShortVisitsTruth) if r.role == "dealer")
     plate = dealer.plate
     history = town.investigation.consult(INVESTIGATOR, JUDICIAL, PlateSearch(plate=plate))
     assert history.count > 0 and {r.read.plate for r in history.reads} == {plate}
@@ -110,14 +110,14 @@ def test_plate_area_and_wildcard_searches(town: StoredTown) -> None:
 def test_fuzzy_search_finds_misreads_through_lookalikes_and_candidates(noisy_town: StoredTown) -> None:
     """With camera noise, some passages of a vehicle are stored under a misread plate: the fuzzy search finds
     them (look-alike classes, one edit, or the read's top-N candidates); an exact search cannot."""
-    passages = [p for p in noisy_town.of_kind(Passage) if p.event_id and p.read_plate]  # type: ignore[attr-defined]
-    misread = [p for p in passages if p.read_plate != p.plate]  # type: ignore[attr-defined]
+    passages = [p for p in noisy_town.of_kind(Passage) if p.event_id and p.read_plate]
+    misread = [p for p in passages if p.read_plate != p.plate]
     assert misread
     found_misreads = total = 0
     false_positives = 0
-    for plate in sorted({p.plate for p in misread})[:40]:  # type: ignore[attr-defined]
-        truth = {p.event_id for p in passages if p.plate == plate}  # type: ignore[attr-defined]
-        wrong = {p.event_id for p in misread if p.plate == plate}  # type: ignore[attr-defined]
+    for plate in sorted({p.plate for p in misread})[:40]:
+        truth = {p.event_id for p in passages if p.plate == plate}
+        wrong = {p.event_id for p in misread if p.plate == plate}
         result = noisy_town.investigation.consult(INVESTIGATOR, JUDICIAL, FuzzySearch(plate=plate, limit=10_000))
         got = {r.read.event_id for r in result.reads}
         found_misreads += len(wrong & got)

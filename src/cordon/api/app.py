@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cordon import __version__
-from cordon.api import audit, auth, decisions, health, reads, users
+from cordon.api import audit, auth, decisions, flows, health, hotlists, investigate, reads, users
 from cordon.api.errors import install_error_handlers
 from cordon.ingest.formats import ReadIn
 from cordon.runtime import Runtime, build_runtime
@@ -60,6 +60,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(audit.router)
     app.include_router(decisions.router)
+    app.include_router(hotlists.router)
+    app.include_router(flows.router)
+    app.include_router(investigate.router)
     _install_offline_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -17,9 +17,10 @@ A route declares its permission through `require`, and through nothing else:
 (`cordon.auth.roles.ROLE_PERMISSIONS`); otherwise it hands the route the `Principal`. `SignedIn` is the same
 check for routes every signed-in person may use (`/auth/me`, `/auth/logout`).
 
-The guard stays visible on the route (`route_guards`), so `tests/auth/test_permission_matrix.py` walks every
-route of `create_app` with every role: a route without a guard fails that test unless it is listed in
-`PUBLIC_ROUTES` (the login, liveness, the docs, and the camera ingest, which uses camera keys, not people).
+The guard stays visible on the route (`endpoints(app)` lists each endpoint with its guards), so
+`tests/auth/test_permission_matrix.py` walks every route of `create_app` with every role: a route without a
+guard fails that test unless it is listed in `PUBLIC_ROUTES` (the login, liveness, the docs, and the camera
+ingest, which uses camera keys, not people).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
 
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission, allowed
@@ -98,6 +100,38 @@ def _dependency_calls(dependant: Dependant) -> Iterator[object]:
         yield from _dependency_calls(sub)
 
 
-def route_guards(route: APIRoute) -> list[Guard]:
-    """Every guard a route depends on, at any depth (what the permission-matrix test reads)."""
-    return [call for call in _dependency_calls(route.dependant) if isinstance(call, Guard)]
+def guards_of(dependant: Dependant) -> tuple[Guard, ...]:
+    """Every guard in a dependency tree, at any depth."""
+    return tuple(call for call in _dependency_calls(dependant) if isinstance(call, Guard))
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One method on one path of the app, with the guards it declares (none: public, or a static mount)."""
+
+    method: str
+    path: str
+    guards: tuple[Guard, ...]
+    mount: bool = False
+
+    @property
+    def public(self) -> bool:
+        return (self.method, self.path) in PUBLIC_ROUTES or (self.mount and self.path in PUBLIC_MOUNTS)
+
+    @property
+    def permissions(self) -> tuple[Permission | None, ...]:
+        return tuple(guard.permission for guard in self.guards)
+
+
+def endpoints(app: FastAPI) -> list[Endpoint]:
+    """Every endpoint the app serves, routers included (what the permission-matrix test and the docs walk)."""
+    found: list[Endpoint] = []
+    for context in iter_route_contexts(app.routes):
+        path = context.path or ""
+        if isinstance(context.original_route, Mount):
+            found.append(Endpoint("*", path, (), mount=True))
+            continue
+        dependant = getattr(context, "dependant", None)
+        guards = guards_of(dependant) if isinstance(dependant, Dependant) else ()
+        found.extend(Endpoint(method, path, guards) for method in sorted(context.methods or ()))
+    return found

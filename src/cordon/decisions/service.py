@@ -7,13 +7,16 @@ nothing already decided is raised again) before the caller opens ingest.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cordon.config import ZoneConfig
 from cordon.decisions.pipeline import AlertHub, DecisionPipeline, replay
 from cordon.decisions.publisher import MqttPublisher
 from cordon.decisions.store import DecisionStore
+from cordon.hotlists.service import ReferenceService
+from cordon.hotlists.store import ReferenceStore
 from cordon.reference import ReferenceData, load_fixtures
 from cordon.rules import RuleEngine, build_rules
 from cordon.rules.runner import RuleRunner
@@ -34,8 +37,12 @@ class RuleService:
     pipeline: DecisionPipeline
     publisher: MqttPublisher | None
     reference: ReferenceData
+    references: ReferenceService
     replayed: int = 0
     started: bool = False
+    watch_s: float = 2.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watch: threading.Thread | None = None
 
     def start(self, store: Store) -> None:
         if self.started:
@@ -45,15 +52,30 @@ class RuleService:
         self.replayed = replay(self.engine, store, self.pipeline)
         self.runner.start()
         self.started = True
+        self._stop.clear()
+        self._watch = threading.Thread(target=self._watch_reference, name="cordon-reference-watch", daemon=True)
+        self._watch.start()
+
+    def _watch_reference(self) -> None:
+        """Pick up reference data changed by another process (`cordon hotlists import` beside `serve`)."""
+        while not self._stop.wait(self.watch_s):
+            try:
+                self.references.refresh_if_changed()
+            except Exception:
+                log.exception("reading the reference tables failed; the rules keep what they have")
 
     def stop(self) -> None:
         """Finish what is queued, then close."""
         if self.started:
+            self._stop.set()
+            if self._watch is not None:
+                self._watch.join(self.watch_s + 5)
             self.runner.stop()
             if self.publisher is not None:
                 self.publisher.stop()
             self.started = False
         self.decisions.close()
+        self.references.store.close()
 
 
 def load_reference(folder: Path | None) -> ReferenceData:
@@ -67,11 +89,14 @@ def load_reference(folder: Path | None) -> ReferenceData:
 
 
 def build_rule_service(
-    settings: Settings, zone: ZoneConfig, database: Path, reference: ReferenceData | None = None
+    settings: Settings, zone: ZoneConfig, store: Store, database: Path, reference: ReferenceData | None = None
 ) -> RuleService:
-    """The zone's rules over `reference` (default: `settings.rules.reference_dir`), deciding into `database`."""
-    reference = reference if reference is not None else load_reference(settings.rules.reference_dir)
-    rules, missing = build_rules(zone, reference)
+    """The zone's rules, deciding into `database`, over the reference data of the store's tables merged with
+    `reference` (default: the CSV files of `settings.rules.reference_dir`)."""
+    fixed = reference if reference is not None else load_reference(settings.rules.reference_dir)
+    references = ReferenceService(ReferenceStore(database), store, zone, fixed)
+    current = references.current()
+    rules, missing = build_rules(zone, current)
     for rule_id in missing:
         log.warning("rule %s is not run: no implementation of its type is installed", rule_id)
     engine = RuleEngine(rules, grace_s=settings.rules.grace_s)
@@ -80,4 +105,6 @@ def build_rule_service(
     hub = AlertHub()
     pipeline = DecisionPipeline(decisions, hub, publisher)
     runner = RuleRunner(engine, [pipeline])
-    return RuleService(engine, runner, decisions, hub, pipeline, publisher, reference)
+    service = RuleService(engine, runner, decisions, hub, pipeline, publisher, current, references)
+    references.attach(service)
+    return service

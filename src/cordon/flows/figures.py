@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Literal
 
 from cordon.flows.models import (
     COUNT_DIMENSIONS,
@@ -86,19 +87,32 @@ def counts(
     parents: list[Callable[[tuple[Hashable, ...]], Hashable]] = []
     if granularity in _PARENT_BIN:
         up = _PARENT_BIN[granularity]
-        parents.append(lambda key: (key[0], _coarser(key[1], up), *key[2:]))  # type: ignore[arg-type]
+        parents.append(lambda key: (key[0], _coarser(key[1], up), *key[2:]))
     if dims:
         parents.append(lambda key: key[:-1])
     hidden = protect(atoms, period.k, parents)
     rows = []
     for key in sorted(atoms, key=lambda key: tuple(str(part) for part in key[1:])):
-        values = dict(zip(dims, key[2:], strict=True))
+        values = {d: str(v) for d, v in zip(dims, key[2:], strict=True)}
         suppressed = key in hidden
-        rows.append(CountRow(start=key[1], count=None if suppressed else atoms[key], suppressed=suppressed, **values))  # type: ignore[arg-type]
+        begins = key[1]
+        assert isinstance(begins, datetime)
+        rows.append(
+            CountRow(
+                start=begins,
+                camera=values.get("camera"),
+                lane=values.get("lane"),
+                direction=values.get("direction"),
+                vehicle_class=values.get("vehicle_class"),
+                count=None if suppressed else atoms[key],
+                suppressed=suppressed,
+            )
+        )
     return CountsOut(period=period, granularity=granularity, by=dims, rows=rows, suppressed=len(hidden))
 
 
-def _coarser(start: datetime, granularity: str) -> datetime:
+def _coarser(start: Hashable, granularity: str) -> datetime:
+    assert isinstance(start, datetime)
     if granularity == "hour":
         return start.replace(minute=0)
     return start.replace(hour=0, minute=0)
@@ -133,8 +147,13 @@ def profile(
         else:
             sums[(kind, hour)] += n
     points = [
-        ProfilePoint(day_type=kind, hour=hour, mean=round(sums[(kind, hour)] / total, 3), days=total,
-                     suppressed=dropped[(kind, hour)])  # fmt: skip
+        ProfilePoint(
+            day_type=kind,
+            hour=hour,
+            mean=round(sums[(kind, hour)] / total, 3),
+            days=total,
+            suppressed=dropped[(kind, hour)],
+        )
         for kind, total in sorted(day_count.items())
         for hour in range(24)
     ]
@@ -145,7 +164,10 @@ def profile(
 
 
 def od_matrix(
-    day_cells: Iterable[tuple[str, str, str, int]], period: Period, kind: str, places: Sequence[str]
+    day_cells: Iterable[tuple[str, str, str, int]],
+    period: Period,
+    kind: Literal["gates", "cameras"],
+    places: Sequence[str],
 ) -> ODOut:
     """OD from (day, origin, destination, trips) atoms: each cell is the sum of its published day atoms."""
     atoms: Counter[tuple[str, str, str]] = Counter()
@@ -154,15 +176,17 @@ def od_matrix(
     hidden = protect(atoms, period.k)
     totals: dict[tuple[str, str], int] = {}
     dropped: Counter[tuple[str, str]] = Counter()
-    for (_, origin, destination), n in atoms.items():
-        pair = (origin, destination)
-        if (_, origin, destination) in hidden:
+    for key, n in atoms.items():
+        pair = key[1:]
+        if key in hidden:
             dropped[pair] += 1
         else:
             totals[pair] = totals.get(pair, 0) + n
     pairs = sorted(set(totals) | set(dropped))
-    cells = [ODCell(origin=o, destination=d, trips=totals.get((o, d)), suppressed_days=dropped[(o, d)]) for o, d in pairs]
-    return ODOut(period=period, kind=kind, places=list(places), cells=cells)  # type: ignore[arg-type]
+    cells = [
+        ODCell(origin=o, destination=d, trips=totals.get((o, d)), suppressed_days=dropped[(o, d)]) for o, d in pairs
+    ]
+    return ODOut(period=period, kind=kind, places=list(places), cells=cells)
 
 
 def gate_od_atoms(trips: Iterable[Trip]) -> list[tuple[str, str, str, int]]:
@@ -196,11 +220,19 @@ def through(trips: Iterable[Trip], period: Period, minutes: float) -> ThroughOut
             dropped[pair] += 1
     rows = []
     for pair in sorted(set(sums) | set(dropped)):
-        n, t = sums[pair] if pair in sums else (0, 0)
+        n, t = sums.get(pair, (0, 0))
         rows.append(ThroughRow(origin=pair[0], destination=pair[1], trips=n or None, through=t if n else None,
                                share=round(t / n, 4) if n else None, suppressed_days=dropped[pair]))  # fmt: skip
-    total = sum(s[0] for s in sums.values())
-    fast_total = sum(s[1] for s in sums.values())
+    # The overall share adds up whole days (all pairs together): large atoms, and none left out for being a
+    # small pair, which would bias the share towards the big same-gate (visiting) pairs.
+    day_all: Counter[str] = Counter()
+    day_fast: Counter[str] = Counter()
+    for key, n in all_trips.items():
+        day_all[key[0]] += n
+        day_fast[key[0]] += fast[key]
+    published = [day for day, n in day_all.items() if split_publishable(day_fast[day], n, period.k)]
+    total = sum(day_all[day] for day in published)
+    fast_total = sum(day_fast[day] for day in published)
     share = round(fast_total / total, 4) if total else None
     return ThroughOut(period=period, minutes=minutes, rows=rows, trips=total, through=fast_total, share=share)
 
@@ -231,7 +263,7 @@ def travel_times(trips: Iterable[Trip], period: Period, through_minutes: float) 
         first = date.fromisoformat(period.first_day).toordinal()
         rows.append(
             TravelTimeRow(
-                kind=kind,  # type: ignore[arg-type]
+                kind="section" if kind == "section" else "gate",
                 origin=origin,
                 destination=destination,
                 trips=len(pooled),
@@ -267,7 +299,7 @@ def heavy_share(cells: Iterable[CountCell], period: Period) -> HeavyOut:
             dropped[key[1]] += 1
     rows = []
     for camera in sorted(set(sums) | set(dropped)):
-        h, n = sums[camera] if camera in sums else (0, 0)
+        h, n = sums.get(camera, (0, 0))
         rows.append(HeavyRow(camera=camera, heavy=h if n else None, known=n or None,
                              share=round(h / n, 4) if n else None, suppressed_days=dropped[camera]))  # fmt: skip
     return HeavyOut(period=period, rows=rows)

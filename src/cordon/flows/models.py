@@ -155,3 +155,6 @@ class HeavyOut(FlowOut):
     figure: Literal["heavy_share"] = "heavy_share"
     period: Period
     rows: list[HeavyRow]
+
+
+Figure = CountsOut | ProfileOut | ODOut | TravelTimesOut | ThroughOut | HeavyOut

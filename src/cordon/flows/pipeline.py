@@ -219,3 +219,8 @@ class FlowSink:
                 log.exception("flows: closing days failed")
             if stopping:
                 break
+
+
+def build_flow_sink(settings: Settings, zone: ZoneConfig) -> FlowSink:
+    """The bus subscriber `build_runtime` wires in when `settings.flows.enabled`."""
+    return FlowSink(build_pipeline(settings, zone))

@@ -69,7 +69,7 @@ class Errors:
 
     def to_json(self) -> dict[str, float | int | None]:
         if not self.values:
-            return {"cells": 0, "max": None, "mean": None, "within": None}
+            return {"cells": 0, "max": None, "mean": None}
         return {"cells": len(self.values), "max": round(max(self.values), 5),
                 "mean": round(sum(self.values) / len(self.values), 5)}  # fmt: skip
 
@@ -80,8 +80,10 @@ class FlowScore:
 
     reads: int = 0
     records: int = 0
-    counts: Errors = field(default_factory=Errors)
-    od: Errors = field(default_factory=Errors)
+    counts: Errors = field(default_factory=Errors)  # counts / capture rate vs every true passage
+    counts_read: Errors = field(default_factory=Errors)  # counts vs the true passages the cameras read
+    od: Errors = field(default_factory=Errors)  # trips / (rates of correct reads at both ends) vs true trips
+    od_seen: Errors = field(default_factory=Errors)  # trips vs true trips read right at both ends
     through: Errors = field(default_factory=Errors)  # absolute, in share points (0-1)
     heavy: Errors = field(default_factory=Errors)  # absolute
     section_median: Errors = field(default_factory=Errors)  # relative
@@ -91,8 +93,10 @@ class FlowScore:
         return {
             "reads": self.reads,
             "records": self.records,
-            "counts_relative_error": self.counts.to_json(),
-            "od_relative_error": self.od.to_json(),
+            "counts_vs_read_passages": self.counts_read.to_json(),
+            "counts_expanded_vs_all_passages": self.counts.to_json(),
+            "od_vs_trips_read_at_both_ends": self.od_seen.to_json(),
+            "od_expanded_vs_all_trips": self.od.to_json(),
             "through_share_error_points": self.through.to_json(),
             "through_share_overall": {"ours": self.overall_through[0], "truth": self.overall_through[1]},
             "heavy_share_error_points": self.heavy.to_json(),
@@ -103,6 +107,8 @@ class FlowScore:
 @dataclass
 class _Truth:
     passages: Counter[tuple[str, str]] = field(default_factory=Counter)  # (camera, day)
+    read: Counter[tuple[str, str]] = field(default_factory=Counter)  # (camera, day): passages the camera read
+    seen_trips: Counter[tuple[str, str]] = field(default_factory=Counter)  # both ends read, plate read right
     heavy: Counter[str] = field(default_factory=Counter)
     known: Counter[str] = field(default_factory=Counter)
     trips: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -131,16 +137,18 @@ def _truth(zone: ZoneConfig, records: Iterator[Any], cameras: set[str], through_
             continue
         day = local_day(record.at, tz)
         truth.passages[(record.camera, day)] += 1
+        truth.read[(record.camera, day)] += record.event_id is not None
         truth.known[record.camera] += 1
         truth.heavy[record.camera] += record.vehicle in heavy_vehicles
         if record.camera in gate_of and record.movement in ("entry", "exit"):
             before = last_gate.get(record.vehicle)
             last_gate[record.vehicle] = record
-            if before is not None and before.movement == "entry" and record.movement == "exit":
-                if local_day(before.at, tz) == day:
-                    pair = (gate_of[before.camera], gate_of[record.camera])
-                    truth.trips[pair] += 1
-                    truth.fast[pair] += (record.at - before.at).total_seconds() <= through_s
+            paired = before is not None and before.movement == "entry" and record.movement == "exit"
+            if paired and before is not None and local_day(before.at, tz) == day:
+                pair = (gate_of[before.camera], gate_of[record.camera])
+                truth.trips[pair] += 1
+                truth.seen_trips[pair] += _read_right(before) and _read_right(record)
+                truth.fast[pair] += (record.at - before.at).total_seconds() <= through_s
         if record.camera in exit_of:
             start = section_start.pop((record.vehicle, exit_of[record.camera]), None)
             if start is not None and local_day(start.at, tz) == day:
@@ -182,6 +190,10 @@ def score_flows(
     return score
 
 
+def _read_right(passage: Passage) -> bool:
+    return passage.event_id is not None and passage.read_plate == passage.plate
+
+
 def _rate(truth: _Truth, camera: str) -> float:
     return truth.capture.get(camera, 1.0) * (1 - truth.misread.get(camera, 0.0))
 
@@ -196,6 +208,8 @@ def _compare(score: FlowScore, service: FlowsService, truth: _Truth, zone: ZoneC
         if true >= min_truth:
             estimate = ours[(camera, day)] / truth.capture.get(camera, 1.0)
             score.counts.values.append(abs(estimate - true) / true)
+            read = truth.read[(camera, day)]
+            score.counts_read.values.append(abs(ours[(camera, day)] - read) / read)
     camera_of = {gate.id: gate.cameras[0] for gate in zone.gates}
     od = service.od(None, None)
     for cell in od.cells:
@@ -203,11 +217,13 @@ def _compare(score: FlowScore, service: FlowsService, truth: _Truth, zone: ZoneC
         if cell.trips is not None and true >= min_truth:
             rate = _rate(truth, camera_of[cell.origin]) * _rate(truth, camera_of[cell.destination])
             score.od.values.append(abs(cell.trips / rate - true) / true)
+            seen = truth.seen_trips[(cell.origin, cell.destination)]
+            score.od_seen.values.append(abs(cell.trips - seen) / seen)
     through = service.through(None, None)
-    for row in through.rows:
-        true = truth.trips[(row.origin, row.destination)]
-        if row.share is not None and true >= min_truth:
-            score.through.values.append(abs(row.share - truth.fast[(row.origin, row.destination)] / true))
+    for pair_row in through.rows:
+        pair = (pair_row.origin, pair_row.destination)
+        if pair_row.share is not None and truth.trips[pair] >= min_truth:
+            score.through.values.append(abs(pair_row.share - truth.fast[pair] / truth.trips[pair]))
     total = sum(truth.trips.values())
     score.overall_through = (through.share, round(sum(truth.fast.values()) / total, 4) if total else None)
     for heavy_row in service.heavy_share(None, None).rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Literal
 
 from cordon.config.zone import ZoneConfig
 from cordon.errors import ErrorDetail, unprocessable
@@ -15,6 +16,7 @@ from cordon.flows import figures
 from cordon.flows.models import (
     COUNT_DIMENSIONS,
     CountsOut,
+    Figure,
     Granularity,
     HeavyOut,
     ODOut,
@@ -28,6 +30,7 @@ from cordon.flows.store import FlowStore
 from cordon.flows.trips import ZoneLayout, camera_transitions, day_trips
 
 MAX_DAYS = 400
+FigureName = Literal["counts", "profile", "od", "travel-times", "through", "heavy-share"]
 
 
 def _invalid(loc: str, message: str) -> Exception:
@@ -116,8 +119,8 @@ class FlowsService:
         return figures.od_matrix(atoms, period, "cameras", sorted(chosen))
 
     def travel_times(self, first: str | None, last: str | None) -> TravelTimesOut:
-        return figures.travel_times(self._trips(self.period(first, last)), self.period(first, last),
-                                    self.through_minutes)  # fmt: skip
+        period = self.period(first, last)
+        return figures.travel_times(self._trips(period), period, self.through_minutes)
 
     def through(self, first: str | None, last: str | None, minutes: float | None = None) -> ThroughOut:
         if minutes is not None and not 0 < minutes <= 240:
@@ -128,3 +131,17 @@ class FlowsService:
     def heavy_share(self, first: str | None, last: str | None) -> HeavyOut:
         period = self.period(first, last)
         return figures.heavy_share(self.store.count_cells(period.first_day, period.last_day), period)
+
+    def figure(self, name: FigureName, first: str | None, last: str | None) -> Figure:
+        """A figure by its name, with its default options (what exports use)."""
+        if name == "counts":
+            return self.counts(first, last)
+        if name == "profile":
+            return self.profile(first, last)
+        if name == "od":
+            return self.od(first, last)
+        if name == "travel-times":
+            return self.travel_times(first, last)
+        if name == "through":
+            return self.through(first, last)
+        return self.heavy_share(first, last)

@@ -52,6 +52,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_ALL = "SELECT * FROM flow_records WHERE day = ?"
+_LINKED = "SELECT * FROM flow_records WHERE day = ? AND token IS NOT NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +129,7 @@ class FlowStore:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO flow_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
             self._db.executemany(
-                "INSERT INTO flow_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                "INSERT INTO flow_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 [(*key, n) for key, n in cells.items()],
             )
 
@@ -154,7 +155,7 @@ class FlowStore:
 
     def day_records(self, day: str, linked_only: bool = True) -> list[FlowRecord]:
         """A day's records (only those with a token, by default), in no particular order."""
-        query = "SELECT * FROM flow_records WHERE day = ?" + (" AND token IS NOT NULL" if linked_only else "")
+        query = _LINKED if linked_only else _ALL
         with self._reader() as db:
             return [FlowRecord._make(row) for row in db.execute(query, (day,))]
 

@@ -30,9 +30,7 @@ def primary(values: Mapping[K, int], k: int) -> set[K]:
     return {key for key, value in values.items() if 0 < value < k}
 
 
-def complementary(
-    values: Mapping[K, int], suppressed: set[K], parent: Callable[[K], Hashable], k: int
-) -> set[K]:
+def complementary(values: Mapping[K, int], suppressed: set[K], parent: Callable[[K], Hashable], k: int) -> set[K]:
     """`suppressed` grown so that, in every parent, the suppressed children add up to 0 or at least k."""
     groups: dict[Hashable, list[K]] = {}
     for key in values:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from cordon.config.zone import ZoneConfig
 from cordon.flows.records import FlowRecord, Trip
@@ -111,7 +112,7 @@ def camera_transitions(
     """(from camera, to camera) → vehicles that passed one and then, next among `cameras`, the other."""
     found: Counter[tuple[str, str]] = Counter()
     for chain in chains(r for r in records if r.camera in cameras):
-        for before, after in zip(chain, chain[1:], strict=False):
+        for before, after in pairwise(chain):
             if before.camera != after.camera and after.at - before.at <= max_gap_s:
                 found[(before.camera, after.camera)] += 1
     return found

@@ -74,9 +74,9 @@ Verdict = Allowed | Refused
 def _missing_fields(consultation: Consultation) -> list[str]:
     names = {
         "purpose (administrative or judicial)": consultation.purpose is None,
-        "reason": not consultation.reason,
-        "offence type": not consultation.offence_type,
-        "case reference": not consultation.case_reference,
+        "reason": not consultation.reason.strip(),
+        "offence type": not consultation.offence_type.strip(),
+        "case reference": not consultation.case_reference.strip(),
     }
     return [name for name, absent in names.items() if absent]
 

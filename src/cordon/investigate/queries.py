@@ -244,3 +244,5 @@ Query = Annotated[
     PlateSearch | WildcardSearch | FuzzySearch | AreaSearch | Timeline | Presence | Convoy | ShortVisits | Export,
     Field(discriminator="type"),
 ]
+SearchQuery = Annotated[PlateSearch | WildcardSearch | FuzzySearch | AreaSearch, Field(discriminator="type")]
+PatternQuery = Annotated[Timeline | Presence | Convoy | ShortVisits, Field(discriminator="type")]

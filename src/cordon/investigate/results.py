@@ -26,7 +26,7 @@ class WindowOut(_Out):
 class DoorOut(_Out):
     """The door's answer, as the result and the evidence report carry it."""
 
-    decision_reference: str | None = Field(description="Prosecutor decision relied on, if any.")
+    decision_reference: str | None = Field(default=None, description="Prosecutor decision relied on, if any.")
     windows: list[WindowOut] = Field(description="Per camera, the event-time window reached.")
     excluded: list[str] = Field(default_factory=list, description="Cameras left out, and why.")
 

@@ -26,13 +26,13 @@ _CLASSES = [np.array([_INDEX[c] for c in sorted(cls) if c in _INDEX]) for cls in
 DEFAULT_PRIORS: dict[str, float] = {
     "BE current": 0.0,
     "BE current (index 3-9)": -2.5,
-    "BE personalised": -4.0,
+    "BE personalised": -5.0,
     "LU numeric": -3.5,
     "LU old": -2.0,
 }
 """Log prior by format name; formats not listed get their country's prior (`DEFAULT_COUNTRY_PRIORS`)."""
 DEFAULT_COUNTRY_PRIORS: dict[str, float] = {"BE": -0.5, "NL": -0.8, "FR": -0.8, "DE": -1.0, "LU": -1.0}
-NO_FORMAT_PRIOR = -5.0
+NO_FORMAT_PRIOR = -6.0
 
 
 @dataclass(frozen=True)

@@ -107,37 +107,45 @@ class Recognizer:
 
     def recognize(self, image: Image) -> list[Recognition]:
         """Every plate found in an RGB image, read; best detection first."""
+        return [recognition for recognition, _ in self.recognize_with_crops(image)]
+
+    def recognize_with_crops(self, image: Image) -> list[tuple[Recognition, Image]]:
+        """As `recognize`, each with the plate's crop (the evidence image of a read)."""
         detections = self.detect(image)
         crops = [rectify.crop(image, d.box, self.options.margin) for d in detections]
         found = []
-        for detection, read in zip(detections, self.read_plates(crops), strict=True):
+        for detection, crop, read in zip(detections, crops, self.read_plates(crops), strict=True):
             if read is not None:
-                found.append(Recognition(read.candidates, detection.box, detection.score))
+                found.append((Recognition(read.candidates, detection.box, detection.score), crop))
         return found
 
 
 def trained_reader_available() -> bool:
-    """Whether the plate-specific reader (`cordon.recognize.reader`) is installed with its model."""
-    import importlib.util
-
-    return importlib.util.find_spec("cordon.recognize.reader") is not None
+    """Whether the plate-specific reader (`cordon.recognize.reader`) is installed with its model file."""
+    try:
+        from cordon.recognize.reader import MODEL_PATH
+    except ImportError:
+        return False
+    return Path(MODEL_PATH).is_file()
 
 
 def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
     """The reader by name: `rapidocr` (general text reader from the rapidocr wheel), `plate` (the
-    plate-specific reader trained in this repository), `auto` (the best installed)."""
+    plate-specific reader trained in this repository), `auto` (the plate reader when its model is there)."""
     if name == "plate" or (name == "auto" and trained_reader_available()):
-        from cordon.recognize import reader as trained  # the other reader lives in its own package
+        from cordon.recognize.reader import CordonReader
 
-        factory = getattr(trained, "build_reader", None) or getattr(trained, "default_reader", None)
-        if factory is None:
-            raise ValueError("cordon.recognize.reader has no build_reader()")
-        built: Reader = factory(threads=threads)
-        return built
+        return CordonReader(threads=threads)
     from cordon.recognize.models import reader_model
     from cordon.recognize.rapid import RapidOcrReader
 
     return RapidOcrReader(reader_model(), threads=threads)
+
+
+def rectify_options_for(reader: Reader) -> RectifyOptions:
+    """The plate reader takes two-line plates whole (it was trained on them); the general reader reads one
+    text line at a time, so squarish plates are also tried split into their lines."""
+    return RectifyOptions(split_lines=reader.name.startswith("rapidocr"))
 
 
 def build_recognizer(
@@ -157,5 +165,4 @@ def build_recognizer(
         converted = converted_detector(cache_dir)
         detector = YoloPlateDetector(converted.onnx_path, converted.spec, input_size=input_size, threads=threads)
     built = build_reader(reader, threads)
-    options = RectifyOptions(split_lines=not getattr(built, "reads_two_lines", False))
-    return Recognizer(detector, built, rectify_options=options, top=top)
+    return Recognizer(detector, built, rectify_options=rectify_options_for(built), top=top)

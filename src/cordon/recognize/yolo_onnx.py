@@ -220,8 +220,10 @@ def build_yolo_onnx(checkpoint: Path) -> tuple[onnx.ModelProto, YoloSpec]:
         g.nodes,
         "yolov8_plate_detector",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 3, "height", "width"])],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, "channels", f"{name}_h", f"{name}_w"])
-         for name in spec.outputs],
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, "channels", f"{name}_h", f"{name}_w"])
+            for name in spec.outputs
+        ],
         g.initializers,
     )
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="cordon")

@@ -62,12 +62,25 @@ class RuleEngine:
         self._states: list[dict[str, Any]] = [{} for _ in self.rules]
         self._scheduled: list[dict[str, int]] = [{} for _ in self.rules]
         self._deadlines: list[tuple[int, int, str]] = []
+        self._route()
+        self.max_event_us: int | None = None
+
+    def _route(self) -> None:
         self._by_camera: dict[str, list[int]] = {}
         self._everywhere = [i for i, rule in enumerate(self.rules) if rule.cameras() is None]
         for index, rule in enumerate(self.rules):
             for camera in rule.cameras() or ():
                 self._by_camera.setdefault(camera, []).append(index)
-        self.max_event_us: int | None = None
+
+    def replace_rules(self, rules: Sequence[Rule[Any, Any]]) -> None:
+        """Swap in rules rebuilt over new reference data (a hotlist entry added, a permit issued), keeping every
+        plate's state: the new rules must be the same rules (ids and types, in order) as the old."""
+        old = [(rule.id, rule.type) for rule in self.rules]
+        new = [(rule.id, rule.type) for rule in rules]
+        if old != new:
+            raise ValueError(f"replace_rules needs the same rules in the same order: {old} != {new}")
+        self.rules = list(rules)
+        self._route()
 
     @property
     def watermark_us(self) -> int | None:

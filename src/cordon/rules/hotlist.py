@@ -17,6 +17,8 @@ job, which can use :class:`~cordon.rules.hotlist_index.HotlistIndex` on the new 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cordon.config.rules import HotlistRule as HotlistConfig
 from cordon.config.zone import ZoneConfig
 from cordon.plates import display_plate
@@ -63,6 +65,19 @@ class HotlistRule(Rule[HotlistConfig, None]):
         if not matches:
             return None, NOTHING
         return None, Decision(alerts=tuple(self._alert(read, match) for match in matches))
+
+    def retro_alert(self, read: PlateRead, match: Match, matched_at: datetime) -> Alert:
+        """The alert of a stored read matched by an entry added later (retroactive matching): its own id, so
+        it never hides or duplicates a live alert, and marked as such for the operator."""
+        live = self._alert(read, match)
+        entry = match.entry
+        return live.model_copy(
+            update={
+                "alert_id": stable_id(self.id, "retro", entry.list_id, entry.entry_id, *read_key(read)),
+                "message": f"retroactive, seen before the entry was added: {live.message}",
+                "details": {**live.details, "retroactive": True, "matched_at": isoformat_z(matched_at)},
+            }
+        )
 
     def _alert(self, read: PlateRead, match: Match) -> Alert:
         entry = match.entry

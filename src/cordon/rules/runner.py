@@ -19,6 +19,7 @@ from cordon.rules.engine import RuleEngine
 log = logging.getLogger(__name__)
 
 DecisionSink = Callable[[Decision], None]
+Call = Callable[[], None]
 
 
 class RuleRunner:
@@ -27,7 +28,7 @@ class RuleRunner:
     def __init__(self, engine: RuleEngine, sinks: Sequence[DecisionSink] = (), tick_s: float = 1.0) -> None:
         self.engine = engine
         self._sinks = list(sinks)
-        self._queue: queue.SimpleQueue[Sequence[PlateRead] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Sequence[PlateRead] | Call | None] = queue.SimpleQueue()
         self._tick_s = tick_s
         self._thread = threading.Thread(target=self._run, name="cordon-rules", daemon=True)
         self.processed = 0
@@ -38,6 +39,11 @@ class RuleRunner:
     def submit(self, reads: Sequence[PlateRead]) -> None:
         """Bus subscriber: queue newly stored reads (returns at once)."""
         self._queue.put(reads)
+
+    def call_soon(self, call: Call) -> None:
+        """Run `call` on the runner's thread between two batches (e.g. swap rules over new reference data):
+        the engine is never touched by two threads."""
+        self._queue.put(call)
 
     def start(self) -> None:
         self._thread.start()
@@ -55,6 +61,9 @@ class RuleRunner:
                 continue
             if batch is None:
                 return
+            if callable(batch):
+                self._call(batch)
+                continue
             reads = list(batch)
             while True:  # take whatever else is queued: one engine step for all of it
                 try:
@@ -64,8 +73,21 @@ class RuleRunner:
                 if more is None:
                     self._step(reads)
                     return
+                if callable(more):
+                    self._step(reads)
+                    self._call(more)
+                    reads = []
+                    continue
                 reads.extend(more)
-            self._step(reads)
+            if reads:
+                self._step(reads)
+
+    @staticmethod
+    def _call(call: Call) -> None:
+        try:
+            call()
+        except Exception:
+            log.exception("a call on the rule runner failed")
 
     def _step(self, reads: list[PlateRead]) -> None:
         try:

@@ -74,6 +74,10 @@ class Store(Protocol):
         """Reads stored after a cursor, in storage order, with their cursor (for `cordon reads tail`)."""
         ...
 
+    def plates_seen_since(self, since: datetime) -> list[str]:
+        """Distinct normalised plates read at or after `since` (event time)."""
+        ...
+
     def cursor_before(self, received: datetime) -> int:
         """The cursor after which every read was received at or after `received` (0: from the start)."""
         ...

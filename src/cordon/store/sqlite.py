@@ -209,6 +209,11 @@ class SqliteStore:
         sql = f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?"
         return [(row[0], row_to_read(row)) for row in self._reader().execute(sql, (cursor, limit))]
 
+    def plates_seen_since(self, since: datetime) -> list[str]:
+        # One pass over the (plate, time) index, which covers the query: no table row is read.
+        sql = "SELECT plate FROM reads GROUP BY plate HAVING max(event_time_us) >= ?"
+        return [row[0] for row in self._reader().execute(sql, (to_micros(since),))]
+
     def cursor_before(self, received: datetime) -> int:
         # Ids grow with ingest time: a binary search over ids, a few dozen primary-key lookups.
         reader, target = self._reader(), to_micros(received)

@@ -87,6 +87,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_commands_device_time", "commands", ["device_id", "issued_us"])
     op.create_table(
+        "hotlists",
+        sa.Column("list_id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("owner", sa.String(200), nullable=False),  # who answers for the list (service, magistrate)
+        sa.Column("legal_basis", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(64), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("valid_from_us", sa.BigInteger(), nullable=False),
+        sa.Column("valid_until_us", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by", sa.String(128), nullable=False),
+        sa.Column("updated_us", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
         "hotlist_entries",
         sa.Column("list_id", sa.String(64), primary_key=True),
         sa.Column("entry_id", sa.String(128), primary_key=True),
@@ -131,6 +144,7 @@ def downgrade() -> None:
     op.drop_table("permits")
     op.drop_index("ix_hotlist_entries_plate", table_name="hotlist_entries")
     op.drop_table("hotlist_entries")
+    op.drop_table("hotlists")
     op.drop_index("ix_commands_device_time", table_name="commands")
     op.drop_table("commands")
     op.drop_index("ix_findings_kind_time", table_name="findings")

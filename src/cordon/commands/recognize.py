@@ -1,0 +1,248 @@
+"""`cordon recognize`: read plates in images and video, offline; or run as an edge camera posting its reads."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cordon.commands.common import fail
+from cordon.errors import CordonError
+
+if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
+    from cordon.recognize.pipeline import Recognizer
+    from cordon.recognize.stages import Recognition
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".ts", ".mjpeg", ".mjpg"})
+
+
+def _is_video(source: str) -> bool:
+    from cordon.recognize.video import is_stream
+
+    return is_stream(source) or Path(source).suffix.lower() in VIDEO_SUFFIXES
+
+
+class _Out:
+    """Writes results to stdout (JSON lines or a table) and per-file errors to stderr."""
+
+    def __init__(self, table: bool) -> None:
+        self.table = table
+        self.errors = 0
+        self._header = False
+
+    def result(self, line: dict[str, Any]) -> None:
+        if not self.table:
+            sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
+            sys.stdout.flush()
+            return
+        if not self._header:
+            click.echo(f"{'image':40} {'plate':12} {'conf':>6} {'country':7} bbox")
+            self._header = True
+        bbox = " ".join(map(str, line["bbox"])) if line.get("bbox") else "-"
+        source = str(line.get("image") or line.get("source"))[-40:]
+        click.echo(f"{source:40} {line['plate']:12} {line['confidence']:6.3f} {line['country'] or '-':7} {bbox}")
+
+    def error(self, where: str, message: str) -> None:
+        self.errors += 1
+        click.echo(f"{where}: error: {message}", err=True)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "table"]), default="jsonl",
+              help="JSON Lines (default; nothing else on stdout) or an aligned table.")  # fmt: skip
+@click.option("--crop", is_flag=True, help="Each image is an already-cropped plate: read it, detect nothing.")
+@click.option("--top", type=click.IntRange(1, 10), default=5, show_default=True, help="Candidates per plate.")
+@click.option("--reader", "reader_name", type=click.Choice(["auto", "rapidocr", "plate"]), default="auto",
+              envvar="CORDON_RECOGNIZE_READER", show_default=True,
+              help="Character reader: the plate reader trained here, RapidOCR's general one, or the best installed. "
+              "Env: CORDON_RECOGNIZE_READER.")  # fmt: skip
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="CPU threads per model.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CORDON_MODEL_CACHE",
+              default=None, help="Where converted models are kept. Env: CORDON_MODEL_CACHE. Default: data/cache/models",
+              )  # fmt: skip
+@click.option("--camera", "camera_id", default=None, help="Edge mode: this machine's camera id in the zone.")
+@click.option("--post", "post_url", default=None, help="Edge mode: Cordon server URL to post reads to.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Edge mode: file holding the camera's API key (else env CORDON_CAMERA_KEY).")  # fmt: skip
+@click.option("--queue", "queue_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Edge mode: disk queue of unsent reads. Default: data/edge/<camera>.sqlite3")  # fmt: skip
+@click.option("--lane", "lane_id", default=None, help="Edge mode: lane id sent with every read.")
+@click.option("--gps", "gps_spec", default=None, help="Edge mode, mobile units: LAT,LON or nmea:PATH (last fix).")
+@click.option("--no-images", is_flag=True, help="Edge mode: do not send the plate crop with each read.")
+@click.option("--drain-timeout", type=float, default=30.0, show_default=True,
+              help="Edge mode, at the end of a file: seconds to wait for the backlog to be sent.")  # fmt: skip
+def recognize(
+    sources: tuple[str, ...],
+    output_format: str,
+    crop: bool,
+    top: int,
+    reader_name: str,
+    threads: int,
+    cache_dir: Path | None,
+    camera_id: str | None,
+    post_url: str | None,
+    key_file: Path | None,
+    queue_path: Path | None,
+    lane_id: str | None,
+    gps_spec: str | None,
+    no_images: bool,
+    drain_timeout: float,
+) -> None:
+    """Read number plates in images, folders of images, video files or RTSP/HTTP streams, offline.
+
+    One JSON line per plate found: image, plate, confidence, bbox [x, y, w, h], country, candidates. For
+    video, one line per passing vehicle (tracked over frames, voted per character). A bad file gets an error
+    line on stderr and the batch goes on; the exit status is 1 if any file failed.
+
+    Edge mode (--camera and --post) turns this machine into a Cordon camera: reads from SOURCE are queued on
+    disk and posted to the server's ingest API with the camera's key; nothing is lost while the server is
+    unreachable, and a restart sends the backlog first.
+
+    \b
+    Examples:
+      cordon recognize photos/                          every image in a folder
+      cordon recognize --crop --format table crops/*.png  plate crops, reader only
+      cordon recognize street.mp4                       one line per passing vehicle
+      cordon recognize --camera cam-north --post https://cordon.example --key-file cam.key rtsp://10.0.0.5/stream
+    """
+    edge = camera_id is not None or post_url is not None
+    if edge and (camera_id is None or post_url is None):
+        fail("edge mode needs both --camera and --post")
+    if edge and (crop or len(sources) != 1):
+        fail("edge mode takes exactly one video source (a file, a device or an RTSP/HTTP URL), without --crop")
+    from cordon.recognize.pipeline import build_recognizer
+
+    out = _Out(output_format == "table")
+    try:
+        recognizer = build_recognizer(reader_name, not crop, cache_dir, threads, top=top)  # type: ignore[arg-type]
+    except (ValueError, OSError) as exc:
+        raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None
+    if edge:
+        assert camera_id is not None and post_url is not None
+        _edge(recognizer, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec, not no_images,
+              drain_timeout)  # fmt: skip
+        return
+    images = [s for s in sources if not _is_video(s)]
+    videos = [s for s in sources if _is_video(s)]
+    if videos and crop:
+        fail("--crop reads plate images, not video")
+    _images(recognizer, images, crop, out)
+    for video in videos:
+        _video(recognizer, video, out)
+    if out.errors:
+        fail(f"{out.errors} file(s) could not be read (see above)")
+
+
+def _images(recognizer: Recognizer, sources: list[str], crop: bool, out: _Out) -> None:
+    from cordon.recognize.images import ImageError, expand_paths, load_image
+    from cordon.recognize.output import recognition_json
+
+    paths = list(expand_paths(Path(s) for s in sources))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=len(paths) < 10) as progress:
+        task = progress.add_task("recognising", total=len(paths))
+        for path in paths:
+            progress.advance(task)
+            if not path.exists():
+                out.error(str(path), "no such file")
+                continue
+            try:
+                image = load_image(path)
+            except ImageError as exc:
+                out.error(str(path), str(exc))
+                continue
+            found: list[Recognition]
+            if crop:
+                read = recognizer.read_crop(image)
+                found = [read] if read is not None else []
+            else:
+                found = recognizer.recognize(image)
+            for recognition in found:
+                out.result(recognition_json(recognition, str(path)))
+
+
+def _video(recognizer: Recognizer, source: str, out: _Out) -> None:
+    from cordon.recognize.output import recognition_json
+    from cordon.recognize.video import PlateTracker, open_frames, passages
+
+    try:
+        for passage in passages(recognizer, open_frames(source), PlateTracker()):
+            line = recognition_json(passage.recognition, source)
+            line.update(frame=passage.best_frame, frames=passage.sightings,
+                        firstSeen=passage.first_seen.isoformat(), lastSeen=passage.last_seen.isoformat())  # fmt: skip
+            out.result(line)
+    except ValueError as exc:
+        out.error(source, str(exc))
+
+
+def _read_key(key_file: Path | None) -> str:
+    if key_file is not None:
+        try:
+            key = key_file.read_text().strip()
+        except OSError as exc:
+            fail(f"cannot read the key file {key_file}: {exc.strerror}")
+    else:
+        key = os.environ.get("CORDON_CAMERA_KEY", "").strip()
+    if not key:
+        fail("edge mode needs the camera's API key: --key-file FILE or env CORDON_CAMERA_KEY")
+    return key
+
+
+def _edge(
+    recognizer: Recognizer,
+    source: str,
+    camera_id: str,
+    post_url: str,
+    key_file: Path | None,
+    queue_path: Path | None,
+    lane_id: str | None,
+    gps_spec: str | None,
+    send_images: bool,
+    drain_timeout: float,
+) -> None:
+    from cordon.recognize.edge import DiskQueue, Sender, parse_gps
+    from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
+    from cordon.recognize.video import FrameSkipper, PlateTracker, is_stream, open_frames, passages
+
+    key = _read_key(key_file)
+    try:
+        gps = parse_gps(gps_spec) if gps_spec else None
+    except ValueError as exc:
+        fail(str(exc))
+    queue = DiskQueue(queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3")
+    sender = Sender(queue, post_url, key, on_error=lambda message: click.echo(f"edge: {message}", err=True))
+    if len(queue):
+        click.echo(f"edge: {len(queue)} reads from an earlier run are queued; sending them first", err=True)
+    sender.start()
+    live = is_stream(source)
+    skipper = FrameSkipper(fps=25.0) if live else None
+    try:
+        for passage in passages(recognizer, open_frames(source, skipper=skipper), PlateTracker(), skipper):
+            event_id = event_id_for(camera_id, passage.first_seen, passage.track)
+            image = jpeg_base64(passage.crop) if send_images else None
+            location = gps.position() if gps is not None else None
+            read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
+                              location=location, image_b64=image)  # fmt: skip
+            queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
+            sender.notify()
+            out = recognition_json(passage.recognition, source) | {"eventId": event_id}
+            sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
+            sys.stdout.flush()
+        sender.stop()
+        drained = sender.drain(drain_timeout)
+    except ValueError as exc:
+        raise CordonError("video_source", f"{source}: {exc}") from None
+    finally:
+        sender.stop()
+        sender.close()
+        left = len(queue)
+        queue.close()
+    if not drained:
+        fail(f"{left} reads still queued (server unreachable); they are sent on the next start")

@@ -1,0 +1,277 @@
+"""Edge mode: a machine with a camera becomes a Cordon camera. Reads go into a disk queue first (SQLite,
+fsync on every write), and a sender posts them in order to `POST /api/v1/reads` with the camera's key,
+deleting each only once the server has acknowledged it (stored, or a duplicate of one already stored).
+When the server is unreachable the queue grows on disk and is sent later, oldest first; a restart picks it
+up where it stopped. Event ids are stable (`output.event_id_for`), so a resend after a crash between the
+server's answer and the deletion is stored once.
+
+GPS for mobile units: a fixed position (`50.85,4.35`), or an NMEA log (`nmea:/run/gps.nmea`, e.g. written by
+`gpspipe -r`), of which the last valid RMC or GGA fix is used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import orjson
+
+from cordon.records import GeoPoint
+
+
+@dataclass(frozen=True)
+class Queued:
+    seq: int
+    event_id: str
+    body: bytes
+
+
+class DiskQueue:
+    """An append-only, durable outbox of reads (Cordon JSON), in the order they were put."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE NOT NULL,"
+            " body BLOB NOT NULL, queued_at REAL NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS refused (event_id TEXT PRIMARY KEY, body BLOB NOT NULL, reason TEXT NOT NULL,"
+            " refused_at REAL NOT NULL)"
+        )
+
+    def put(self, event_id: str, body: bytes) -> None:
+        """Queue a read durably; putting an event id already queued does nothing."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox (event_id, body, queued_at) VALUES (?, ?, ?)",
+                (event_id, body, time.time()),
+            )
+
+    def head(self, limit: int) -> list[Queued]:
+        """The oldest queued reads."""
+        with self._lock:
+            rows = self._db.execute("SELECT seq, event_id, body FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [Queued(int(seq), str(event_id), bytes(body)) for seq, event_id, body in rows]
+
+    def remove(self, items: list[Queued]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(item.seq,) for item in items])
+
+    def refuse(self, item: Queued, reason: str) -> None:
+        """Move a read the server will never take to the `refused` table (kept, not lost, for a person)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?)", (item.event_id, item.body, reason, time.time())
+            )
+            self._db.execute("DELETE FROM outbox WHERE seq = ?", (item.seq,))
+            self._db.execute("COMMIT")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def refused_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM refused").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Sender:
+    """Posts the queue's reads in order, in batches; backs off while the server cannot be reached."""
+
+    def __init__(
+        self,
+        queue: DiskQueue,
+        url: str,
+        key: str,
+        batch: int = 100,
+        timeout_s: float = 10.0,
+        max_backoff_s: float = 30.0,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.batch = batch
+        self.max_backoff_s = max_backoff_s
+        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s,
+                                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})  # fmt: skip
+        self._on_error = on_error or (lambda message: None)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+
+    def send_once(self) -> bool:
+        """Send one batch from the head of the queue. True when the queue made progress (or is empty), False
+        when the server could not be reached or asked to retry."""
+        items = self.queue.head(self.batch)
+        if not items:
+            return True
+        status, detail = self._post(items)
+        if status in (200, 201):
+            self.queue.remove(items)
+            self.sent += len(items)
+            return True
+        if status in (400, 413, 422) and len(items) > 1:
+            # The batch is refused whole: send one by one to find the read at fault, keep order for the rest.
+            return all(self._send_single(item) for item in items)
+        if status in (400, 413, 422):
+            self.queue.refuse(items[0], detail)
+            self._on_error(f"read {items[0].event_id} refused by the server: {detail}")
+            return True
+        self._on_error(f"server not reachable or busy ({detail}); {len(self.queue)} reads queued")
+        return False
+
+    def _send_single(self, item: Queued) -> bool:
+        status, detail = self._post([item])
+        if status in (200, 201):
+            self.queue.remove([item])
+            self.sent += 1
+            return True
+        if status in (400, 413, 422):
+            self.queue.refuse(item, detail)
+            self._on_error(f"read {item.event_id} refused by the server: {detail}")
+            return True
+        return False
+
+    def _post(self, items: list[Queued]) -> tuple[int, str]:
+        body = b"[" + b",".join(item.body for item in items) + b"]"
+        try:
+            response = self._client.post("/api/v1/reads", content=body)
+        except httpx.HTTPError as exc:
+            return 0, type(exc).__name__
+        if response.status_code in (200, 201):
+            return response.status_code, ""
+        try:
+            detail = str(orjson.loads(response.content)["error"]["message"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            detail = response.text[:200]
+        return response.status_code, f"HTTP {response.status_code}: {detail}"
+
+    def drain(self, timeout_s: float) -> bool:
+        """Send until the queue is empty or `timeout_s` passes; True if it emptied."""
+        deadline = time.monotonic() + timeout_s
+        backoff = 0.2
+        while len(self.queue):
+            if self.send_once():
+                backoff = 0.2
+                continue
+            if time.monotonic() + backoff > deadline:
+                return False
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff_s)
+        return True
+
+    def start(self) -> None:
+        """Send in the background as reads arrive (`notify`)."""
+        self._thread = threading.Thread(target=self._run, name="cordon-edge-sender", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            if len(self.queue) == 0:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            if self.send_once():
+                backoff = 0.2
+            else:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    def stop(self) -> None:
+        """Stop the background sender (the queue stays on disk)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(15)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self._client.close()
+
+
+class GpsSource(Protocol):
+    """Where a mobile unit is now (None: no fix)."""
+
+    def position(self) -> GeoPoint | None: ...
+
+
+@dataclass(frozen=True)
+class FixedGps:
+    point: GeoPoint
+
+    def position(self) -> GeoPoint | None:
+        return self.point
+
+
+def _nmea_degrees(value: str, hemisphere: str) -> float:
+    head, minutes = divmod(float(value), 100)
+    degrees = head + minutes / 60
+    return -degrees if hemisphere in ("S", "W") else degrees
+
+
+def parse_nmea(line: str) -> GeoPoint | None:
+    """A position from one NMEA RMC (status A) or GGA (fix quality > 0) sentence, else None."""
+    body = line.strip().split("*", 1)[0]
+    fields = body.split(",")
+    kind = fields[0][-3:] if fields and fields[0].startswith("$") else ""
+    try:
+        if kind == "RMC" and len(fields) > 6 and fields[2] == "A":
+            return GeoPoint(lat=_nmea_degrees(fields[3], fields[4]), lon=_nmea_degrees(fields[5], fields[6]))
+        if kind == "GGA" and len(fields) > 6 and fields[6] not in ("", "0"):
+            return GeoPoint(lat=_nmea_degrees(fields[2], fields[3]), lon=_nmea_degrees(fields[4], fields[5]))
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class NmeaFileGps:
+    """The last fix in an NMEA log file (read from its last 64 KiB on every call)."""
+
+    path: Path
+
+    def position(self) -> GeoPoint | None:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(0, 2)
+                handle.seek(max(0, handle.tell() - 65536))
+                lines = handle.read().decode("ascii", "replace").splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            point = parse_nmea(line)
+            if point is not None:
+                return point
+        return None
+
+
+def parse_gps(spec: str) -> GpsSource:
+    """`LAT,LON` or `nmea:PATH`."""
+    if spec.startswith("nmea:"):
+        return NmeaFileGps(Path(spec[5:]))
+    try:
+        lat, lon = (float(part) for part in spec.split(","))
+        return FixedGps(GeoPoint(lat=lat, lon=lon))
+    except ValueError:
+        raise ValueError(f"--gps takes LAT,LON or nmea:PATH, not {spec!r}") from None

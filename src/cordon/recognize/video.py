@@ -1,0 +1,214 @@
+"""Video: frames from a file or an RTSP/HTTP stream ► recognitions per frame ► plates tracked over frames
+(IoU, then centre distance) ► one vote per character over each track ► one `Passage` per vehicle, with the
+crop of its best frame. Frames are skipped when recognition falls behind a live source."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from cordon.plates import matching_formats
+from cordon.recognize.pipeline import Recognizer
+from cordon.recognize.stages import Box, Candidate, Recognition
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its index in the source, its time (UTC), RGB pixels."""
+
+    index: int
+    at: datetime
+    image: Image
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One recognition of a plate in one frame."""
+
+    frame: int
+    at: datetime
+    recognition: Recognition
+    crop: Image
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One vehicle's plate over its track: the voted reading, the best frame, when it was seen."""
+
+    track: int
+    recognition: Recognition
+    first_seen: datetime
+    last_seen: datetime
+    best_frame: int
+    crop: Image
+    sightings: int
+
+
+def is_stream(source: str) -> bool:
+    return source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https", "rtmp", "udp", "tcp")
+
+
+def open_frames(source: str, start: datetime | None = None, skipper: FrameSkipper | None = None) -> Iterator[Frame]:
+    """Frames of a video file or stream. A file's frames are timed from `start` by their position; a stream's
+    by the clock. With a `skipper`, frames are grabbed but not decoded while recognition is behind."""
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        raise ValueError(f"cannot open the video source {source!r}")
+    live = is_stream(source)
+    origin = start or datetime.now(UTC)
+    index = -1
+    try:
+        while True:
+            skip = skipper.to_skip() if skipper is not None else 0
+            for _ in range(skip):
+                if not capture.grab():
+                    return
+                index += 1
+            ok, bgr = capture.read()
+            if not ok or bgr is None:
+                return
+            index += 1
+            at = datetime.now(UTC) if live else origin + timedelta(milliseconds=capture.get(cv2.CAP_PROP_POS_MSEC))
+            yield Frame(index, at, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    finally:
+        capture.release()
+
+
+@dataclass
+class FrameSkipper:
+    """Under load, skip frames: after a frame that took longer than the source's frame interval, skip the
+    frames that arrived meanwhile (at most `max_skip` in a row), so a live source is never read late."""
+
+    fps: float
+    max_skip: int = 10
+    last_cost_s: float = 0.0
+
+    def done(self, cost_s: float) -> None:
+        self.last_cost_s = cost_s
+
+    def to_skip(self) -> int:
+        if self.fps <= 0:
+            return 0
+        return min(self.max_skip, max(0, int(self.last_cost_s * self.fps)))
+
+
+@dataclass
+class _Track:
+    ident: int
+    box: Box
+    last_frame: int
+    sightings: list[Sighting] = field(default_factory=list)
+
+
+def _matches(a: Box, b: Box, min_iou: float) -> bool:
+    if a.iou(b) >= min_iou:
+        return True
+    # Fast vehicles move more than a box per frame: near enough centres, similar sizes.
+    dx = (a.x + a.w / 2) - (b.x + b.w / 2)
+    dy = (a.y + a.h / 2) - (b.y + b.h / 2)
+    similar = 0.5 <= (a.w * a.h) / max(1, b.w * b.h) <= 2.0
+    return similar and (dx * dx + dy * dy) ** 0.5 <= 1.5 * max(a.w, b.w)
+
+
+class PlateTracker:
+    """Associates each frame's recognitions with open tracks; a track unseen for `max_gap` frames closes
+    and is voted into a `Passage`. Tracks shorter than `min_sightings` are dropped as noise."""
+
+    def __init__(self, max_gap: int = 12, min_iou: float = 0.2, min_sightings: int = 2) -> None:
+        self.max_gap = max_gap
+        self.min_iou = min_iou
+        self.min_sightings = min_sightings
+        self._open: list[_Track] = []
+        self._next = 1
+
+    def update(self, frame: int, at: datetime, found: list[tuple[Recognition, Image]]) -> list[Passage]:
+        """Add one frame's recognitions (each with its crop); return the passages that ended."""
+        free = list(self._open)
+        for recognition, crop in found:
+            if recognition.box is None:
+                continue
+            track = next((t for t in free if _matches(t.box, recognition.box, self.min_iou)), None)
+            if track is None:
+                track = _Track(self._next, recognition.box, frame)
+                self._next += 1
+                self._open.append(track)
+            else:
+                free.remove(track)
+            track.box, track.last_frame = recognition.box, frame
+            track.sightings.append(Sighting(frame, at, recognition, crop))
+        ended = [t for t in self._open if frame - t.last_frame > self.max_gap]
+        self._open = [t for t in self._open if t not in ended]
+        return self._passages(ended)
+
+    def flush(self) -> list[Passage]:
+        """Close every open track (end of the video)."""
+        ended, self._open = self._open, []
+        return self._passages(ended)
+
+    def _passages(self, tracks: list[_Track]) -> list[Passage]:
+        out = []
+        for track in tracks:
+            if len(track.sightings) >= self.min_sightings:
+                out.append(vote(track.ident, track.sightings))
+        return out
+
+
+def vote(track: int, sightings: list[Sighting]) -> Passage:
+    """Vote per character over a track's readings (weighted by their confidence): the most supported length
+    first, then at each position the most supported character. The best frame is the most confident one
+    that agrees with the vote."""
+    weights: dict[int, float] = defaultdict(float)
+    for s in sightings:
+        weights[len(s.recognition.best.plate)] += s.recognition.best.confidence
+    length = max(weights, key=lambda n: weights[n])
+    voters = [s for s in sightings if len(s.recognition.best.plate) == length]
+    plate, shares = "", []
+    for i in range(length):
+        tally: dict[str, float] = defaultdict(float)
+        for s in voters:
+            tally[s.recognition.best.plate[i]] += s.recognition.best.confidence
+        char = max(tally, key=lambda c: tally[c])
+        plate += char
+        shares.append(tally[char] / max(sum(tally.values()), 1e-9))
+    agreeing = [s for s in voters if s.recognition.best.plate == plate] or voters
+    best = max(agreeing, key=lambda s: s.recognition.best.confidence)
+    confidence = float(min(shares) * max(s.recognition.best.confidence for s in agreeing))
+    formats = matching_formats(plate)
+    voted = Candidate(plate, round(confidence, 4), formats[0].country if formats else None,
+                      formats[0].name if formats else None)  # fmt: skip
+    others: dict[str, float] = defaultdict(float)
+    for s in sightings:
+        for c in s.recognition.candidates:
+            if c.plate != plate:
+                others[c.plate] += c.confidence / len(sightings)
+    alternatives = [Candidate(p, round(w, 4)) for p, w in sorted(others.items(), key=lambda kv: -kv[1])[:4]]
+    return Passage(
+        track=track,
+        recognition=Recognition((voted, *alternatives), best.recognition.box, best.recognition.detection_score),
+        first_seen=min(s.at for s in sightings),
+        last_seen=max(s.at for s in sightings),
+        best_frame=best.frame,
+        crop=best.crop,
+        sightings=len(sightings),
+    )
+
+
+def passages(
+    recognizer: Recognizer, frames: Iterator[Frame], tracker: PlateTracker, skipper: FrameSkipper | None = None
+) -> Iterator[Passage]:
+    """The video loop: recognise each frame, track, and yield each passage when its track ends."""
+    for frame in frames:
+        started = time.perf_counter()
+        yield from tracker.update(frame.index, frame.at, recognizer.recognize_with_crops(frame.image))
+        if skipper is not None:
+            skipper.done(time.perf_counter() - started)
+    yield from tracker.flush()

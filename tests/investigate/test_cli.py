@@ -1,0 +1,68 @@
+"""`cordon search` and `cordon retention run`: the same door and job as the API, from the server's console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cordon.auth.models import Actor
+from cordon.auth.roles import Role
+from cordon.cli import cli
+from cordon.records import PlateRead
+from cordon.runtime import Runtime
+from tests.conftest import SMALL_ZONE
+
+NOW = datetime.now(UTC)
+PASSWORD = "correct horse battery staple"
+WHY = ["--purpose", "judicial", "--reason", "hit and run", "--offence", "hit and run", "--case", "PV 2026/5"]
+
+
+def invoke(runtime: Runtime, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    common = ["--data", str(runtime.settings.data_dir), "--zone", str(SMALL_ZONE)]
+    result = CliRunner().invoke(cli, [*args, *common], input=stdin, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_search_signs_the_person_in_and_is_audited(runtime: Runtime, make_read: Callable[..., PlateRead]) -> None:
+    runtime.accounts.users.add("dispatch.janssens", Role.OPERATOR, PASSWORD, Actor("test-setup"))
+    runtime.store.append([make_read("1ABC234", at=NOW - timedelta(hours=h), lane_id="2") for h in (1, 2)])
+    user = ["--user", "dispatch.janssens", "--password-stdin"]
+    code, output = invoke(runtime, "search", "plate", "1-abc-234", *user, *WHY, stdin=PASSWORD + "\n")
+    assert code == 0, output
+    assert output.count("1-ABC-234") == 2 and "exit" in output
+    assert "2 results" in output
+    entry = runtime.audit.entries(limit=1000, action="reads.search")[-1].event
+    assert (entry.actor, entry.client, entry.result_count) == ("dispatch.janssens", "cli", 2)
+
+    code, output = invoke(runtime, "search", "plate", "1ABC234", *user, *WHY, stdin="wrong password\n")
+    assert code == 1 and "1-ABC-234" not in output
+    old = ["--since", (NOW - timedelta(days=60)).isoformat()]
+    code, output = invoke(runtime, "search", "plate", "1ABC234", *user, *WHY, *old, stdin=PASSWORD + "\n")
+    assert code == 1
+    assert "reads older than 30 days are for investigators only" in output
+
+
+def test_export_writes_the_zip(runtime: Runtime, make_read: Callable[..., PlateRead], tmp_path: Path) -> None:
+    runtime.accounts.users.add("dispatch.peeters", Role.OPERATOR, PASSWORD, Actor("test-setup"))
+    runtime.store.append([make_read("1ABC234", at=NOW - timedelta(hours=1), lane_id="1")])
+    out = tmp_path / "evidence.zip"
+    args = ["search", "export", "--plate", "1ABC234", "--out", str(out), "--user", "dispatch.peeters"]
+    code, output = invoke(runtime, *args, "--password-stdin", *WHY, stdin=PASSWORD + "\n")
+    assert code == 1 and "forbidden" not in output  # an operator may search, but exports are for investigators
+    assert not out.exists()
+
+
+def test_retention_run(runtime: Runtime, make_read: Callable[..., PlateRead]) -> None:
+    runtime.store.append([make_read("1ABC234", camera="cam-school", at=NOW - timedelta(days=40)),
+                          make_read("1ABC234", at=NOW - timedelta(days=40))])  # fmt: skip
+    code, output = invoke(runtime, "retention", "run", "--dry-run")
+    assert code == 0 and "would delete 1 reads" in output
+    assert runtime.store.count_reads() == 2
+    code, output = invoke(runtime, "retention", "run")
+    assert code == 0 and "cam-school" in output and "deleted 1 reads" in output
+    assert runtime.store.count_reads() == 1
+    entry = runtime.audit.entries(limit=1000, action="retention.delete")[-1].event
+    assert entry.result_count == 1 and entry.actor.startswith("cli:")

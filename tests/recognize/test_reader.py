@@ -1,0 +1,143 @@
+"""Cordon's own plate reader (committed ONNX model) and the synthetic plate generator it was trained on."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cordon.recognize.reader import MODEL_PATH, CordonReader
+from cordon.recognize.reader.preprocess import (
+    ALPHABET,
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    SLOTS,
+    best_text,
+    encode_label,
+    preprocess,
+)
+from cordon.recognize.stages import PAD, Reader, SlotProbs
+from tests.conftest import ROOT
+from training.render import render_plate
+from training.scene import photograph
+from training.synth import make_sample, render_sample
+from training.texts import FORMATS, PlateText, sample_text
+
+BE_CROPS = ROOT.parent / "shared" / "data" / "be-crops-dev"
+FIRST_N = 10
+"""The real crops every build must read exactly: the first ten of the manifest (a fixed rule, not a pick)."""
+
+
+@pytest.fixture(scope="module")
+def reader() -> CordonReader:
+    return CordonReader()
+
+
+def _first_crops(n: int) -> list[tuple[np.ndarray, str]]:
+    import cv2
+
+    if not (BE_CROPS / "manifest.csv").is_file():
+        pytest.skip("../shared/data/be-crops-dev is not here")
+    with (BE_CROPS / "manifest.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))[:n]
+    return [(cv2.cvtColor(cv2.imread(str(BE_CROPS / r["image"])), cv2.COLOR_BGR2RGB), r["plate"]) for r in rows]
+
+
+def test_the_committed_model_is_small_and_says_its_alphabet() -> None:
+    import onnxruntime as ort
+
+    assert MODEL_PATH.is_file()
+    assert MODEL_PATH.stat().st_size < 8_000_000
+    meta = ort.InferenceSession(str(MODEL_PATH), providers=["CPUExecutionProvider"]).get_modelmeta()
+    assert meta.custom_metadata_map == {"alphabet": ALPHABET, "slots": str(SLOTS)}
+    assert ALPHABET.endswith(PAD) and len(set(ALPHABET)) == len(ALPHABET)
+
+
+def test_it_is_a_reader(reader: CordonReader) -> None:
+    as_reader: Reader = reader
+    assert as_reader.name == "cordon-reader"
+    assert reader.read([]) == []
+
+
+@pytest.mark.parametrize("shape", [(40, 200, 3), (49, 70, 3), (1, 1, 3), (700, 2000, 3), (12, 300, 3)])
+def test_preprocessing_gives_the_model_input(shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(0)
+    batch = preprocess([rng.integers(0, 256, shape, dtype=np.uint8), np.zeros(shape, np.uint8)])
+    assert batch.shape == (2, 1, INPUT_HEIGHT, INPUT_WIDTH)
+    assert batch.dtype == np.float32
+    assert np.isfinite(batch).all()
+    assert not batch[1].any()  # a flat crop stays flat
+
+
+def test_preprocessing_refuses_what_is_not_an_rgb_crop() -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        preprocess([np.zeros((40, 200), np.uint8)])
+    with pytest.raises(ValueError, match="RGB"):
+        preprocess([np.zeros((0, 200, 3), np.uint8)])
+
+
+def test_labels_round_trip() -> None:
+    assert encode_label("1ABC234").shape == (SLOTS,)
+    one_hot = np.eye(len(ALPHABET), dtype=np.float32)[encode_label("CDAE614")]
+    assert best_text(one_hot) == "CDAE614"
+    with pytest.raises(ValueError):
+        encode_label("1-ABC-234")
+    with pytest.raises(ValueError):
+        encode_label("ABCDEFGHIJK")
+
+
+def test_reads_the_first_real_belgian_crops(reader: CordonReader) -> None:
+    crops = _first_crops(FIRST_N)
+    assert reader.read_text([c for c, _ in crops]) == [plate for _, plate in crops]
+
+
+def test_probabilities_are_distributions(reader: CordonReader) -> None:
+    crops = [c for c, _ in _first_crops(4)]
+    for slots in reader.read(crops):
+        assert isinstance(slots, SlotProbs)
+        assert slots.alphabet == ALPHABET
+        assert slots.probs.shape == (SLOTS, len(ALPHABET))
+        assert slots.probs.dtype == np.float32
+        assert (slots.probs >= 0).all()
+        np.testing.assert_allclose(slots.probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_one_at_a_time_and_in_batches_agree() -> None:
+    crops = [c for c, _ in _first_crops(7)] + [make_sample(seed)[0] for seed in range(5)]
+    alone = [r.probs for crop in crops for r in CordonReader(batch_size=1).read([crop])]
+    together = [r.probs for r in CordonReader(batch_size=5).read(crops)]
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_the_generator_is_deterministic_by_seed() -> None:
+    first, label = make_sample(1234)
+    again, label_again = make_sample(1234)
+    assert label == label_again
+    np.testing.assert_array_equal(first, again)
+    other, _ = make_sample(1235)
+    assert other.shape != first.shape or not np.array_equal(other, first)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_the_generator_renders_every_format(fmt: str) -> None:
+    for seed in range(4):
+        crop, label = make_sample(seed, fmt)
+        assert crop.dtype == np.uint8 and crop.ndim == 3 and crop.shape[2] == 3
+        assert min(crop.shape[:2]) >= 3
+        assert len(encode_label(label)) == SLOTS
+
+
+@pytest.mark.parametrize("style", ["be", "be-inverse", "be-black", "nl", "fr", "fr-old-black", "de", "lu", "free"])
+def test_the_generator_renders_two_line_plates_and_infrared(style: str) -> None:
+    rng = np.random.default_rng(5)
+    text = PlateText("BE", "be-motorcycle", ("1", "BYG", "066"), style, two_line=True, line_break=2)
+    crop = render_sample(text, rng)
+    assert crop.ndim == 3
+    plate = render_plate(sample_text(rng), rng, 64, infrared=True)
+    assert plate.rgb.shape[:2] == plate.mask.shape
+    night = photograph(plate, rng, infrared=True)
+    spread = night.astype(np.int16).max(axis=2) - night.astype(np.int16).min(axis=2)
+    assert np.percentile(spread, 99) <= 3  # infrared crops are grey (up to JPEG's rounding)
