@@ -32,8 +32,9 @@ def data(town_week: SimulatedTown, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_figures_as_json(data: Path) -> None:
     od = json.loads(cordon("flows", "od", "--zone", DEMO_ZONE, "--data", data, "--json").output)
     assert od["kind"] == "gates" and any(c["trips"] for c in od["cells"])
-    counts = json.loads(cordon("flows", "counts", "--zone", DEMO_ZONE, "--data", data, "--from", "2026-11-17",
-                               "--to", "2026-11-17", "--granularity", "day", "--by", "camera", "--json").output)  # fmt: skip
+    day = ("--from", "2026-11-17", "--to", "2026-11-17")
+    args = ("--zone", DEMO_ZONE, "--data", data, *day, "--granularity", "day", "--by", "camera", "--json")
+    counts = json.loads(cordon("flows", "counts", *args).output)
     assert {row["start"][:10] for row in counts["rows"]} == {"2026-11-17"}
     assert cordon("flows", "through", "--zone", DEMO_ZONE, "--data", data).output.count("│") > 10
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from click.testing import CliRunner
 
+from cordon.auth import totp
 from cordon.auth.models import Actor
 from cordon.auth.roles import Role
 from cordon.cli import cli
+from cordon.errors import CordonError
 from cordon.records import PlateRead
 from cordon.runtime import Runtime
 from tests.conftest import SMALL_ZONE
@@ -22,7 +27,10 @@ WHY = ["--purpose", "judicial", "--reason", "hit and run", "--offence", "hit and
 
 def invoke(runtime: Runtime, *args: str, stdin: str | None = None) -> tuple[int, str]:
     common = ["--data", str(runtime.settings.data_dir), "--zone", str(SMALL_ZONE)]
-    result = CliRunner().invoke(cli, [*args, *common], input=stdin, catch_exceptions=False)
+    result = CliRunner().invoke(cli, [*args, *common], input=stdin)
+    if isinstance(result.exception, CordonError):  # `cordon.cli.main` prints these as one line
+        return 1, result.output + f"Error: {result.exception}\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
 
@@ -51,8 +59,18 @@ def test_export_writes_the_zip(runtime: Runtime, make_read: Callable[..., PlateR
     out = tmp_path / "evidence.zip"
     args = ["search", "export", "--plate", "1ABC234", "--out", str(out), "--user", "dispatch.peeters"]
     code, output = invoke(runtime, *args, "--password-stdin", *WHY, stdin=PASSWORD + "\n")
-    assert code == 1 and "forbidden" not in output  # an operator may search, but exports are for investigators
+    assert code == 1 and "the role operator may not evidence.export" in output  # exports are for investigators
     assert not out.exists()
+    runtime.accounts.users.set_role("dispatch.peeters", Role.INVESTIGATOR, Actor("test-setup"))
+    uri = runtime.accounts.users.enrol_totp("dispatch.peeters", Actor("test-setup"))  # investigators need one
+    secret = parse_qs(urlparse(uri).query)["secret"][0]
+    code, output = invoke(runtime, *args, "--password-stdin", "--totp", totp_now(secret), *WHY, stdin=PASSWORD + "\n")
+    assert code == 0, output
+    assert "1 reads" in output and "manifest.sha256" in zipfile.ZipFile(out).namelist()
+
+
+def totp_now(secret: str) -> str:
+    return totp.totp(totp.secret_bytes(secret), time.time())
 
 
 def test_retention_run(runtime: Runtime, make_read: Callable[..., PlateRead]) -> None:

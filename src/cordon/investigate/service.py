@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from cordon.audit import AuditEvent, Outcome
 from cordon.audit import Purpose as AuditPurpose
-from cordon.auth.roles import Role
+from cordon.auth.roles import Role, allowed
 from cordon.config.zone import ZoneConfig
 from cordon.errors import CordonError, ErrorDetail
 from cordon.investigate.consultation import Consultation
@@ -96,8 +96,12 @@ class Investigation:
         """The door: an `Allowed` answer, or an audited refusal raised as a `CordonError`."""
         now = self.clock()
         event = self._event(who, consultation, query, now)
-        scope = query.scope(self.zone)
-        verdict = decide(consultation, scope, who.role, self.zone.cameras, self.db.decisions(), now)
+        verdict: Allowed | Refused
+        if not allowed(who.role, query.permission):  # the API's `require` checked it too; the CLI has only this
+            verdict = Refused("forbidden", (f"the role {who.role.value} may not {query.permission.value}",))
+        else:
+            scope = query.scope(self.zone)
+            verdict = decide(consultation, scope, who.role, self.zone.cameras, self.db.decisions(), now)
         if isinstance(verdict, Refused):
             details = {"refusal": verdict.code, "missing": list(verdict.missing)}
             self.audit.record(AuditEvent(**event, result_count=0, outcome=Outcome.DENIED, details=details))

@@ -151,4 +151,5 @@ def character_rows(slots: SlotProbs) -> npt.NDArray[np.float32]:
     out = np.where(columns[None] >= 0, rows[:, np.maximum(columns, 0)], 0.0).astype(np.float32)
     mass = out.sum(axis=1, keepdims=True)
     keep = mass[:, 0] > 0
-    return (out[keep] / mass[keep]).astype(np.float32)
+    result: npt.NDArray[np.float32] = (out[keep] / mass[keep]).astype(np.float32)
+    return result

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
+import onnxruntime as ort  # type: ignore[import-untyped]
 
 from cordon.recognize.stages import Box, Detection
 from cordon.recognize.yolo_onnx import INPUT_NAME, YoloSpec

@@ -107,8 +107,8 @@ class Sender:
         self.queue = queue
         self.batch = batch
         self.max_backoff_s = max_backoff_s
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s,
-                                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})  # fmt: skip
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, headers=headers)
         self._on_error = on_error or (lambda message: None)
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -62,7 +62,9 @@ def _expand(items: Any) -> list[_Seq]:
             once = _expand(sub)
             options = []
             for count in range(low, high + 1):
-                options.extend([sum(parts, []) for parts in product(once, repeat=count)] if count else [[]])
+                options.extend(
+                    [[p for part in parts for p in part] for parts in product(once, repeat=count)] if count else [[]]
+                )
         elif name == "SUBPATTERN":
             options = _expand(arg[-1])
         elif name == "BRANCH":

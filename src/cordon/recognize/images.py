@@ -65,8 +65,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.ui
     height, width = decoded.shape[:2]
     if height * width > max_pixels:
         raise ImageError(f"image too large: {width}×{height} pixels, at most {max_pixels:,} allowed")
-    rgb: npt.NDArray[np.uint8] = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    return rgb
+    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
 def load_image(path: Path, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.uint8]:

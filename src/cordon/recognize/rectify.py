@@ -48,7 +48,8 @@ def deskew(plate: Image, max_angle: float = 20.0) -> Image:
     if abs(angle) < 1.5:
         return plate
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-    return cv2.warpAffine(plate, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rotated = cv2.warpAffine(plate, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(rotated, dtype=np.uint8)
 
 
 def _band_end(blue: npt.NDArray[np.bool_], width: int) -> int:
@@ -69,7 +70,7 @@ def _band_end(blue: npt.NDArray[np.bool_], width: int) -> int:
 
 def cut_eu_band(plate: Image) -> Image:
     """Cut the blue EU band (stars, country letters) off the left of a plate, when there is one."""
-    height, width = plate.shape[:2]
+    width = plate.shape[1]
     if width < 20:
         return plate
     hsv = cv2.cvtColor(plate, cv2.COLOR_RGB2HSV)

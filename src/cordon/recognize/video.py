@@ -78,7 +78,7 @@ def open_frames(source: str, start: datetime | None = None, skipper: FrameSkippe
                 return
             index += 1
             at = datetime.now(UTC) if live else origin + timedelta(milliseconds=capture.get(cv2.CAP_PROP_POS_MSEC))
-            yield Frame(index, at, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            yield Frame(index, at, np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8))
     finally:
         capture.release()
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from cordon.recognize.torchfile import CheckpointError, Stub, load_checkpoint
+from cordon.recognize.torchfile import CheckpointError, load_checkpoint
 
 OPSET = 17
 INPUT_NAME = "images"
@@ -58,7 +58,7 @@ class _Graph:
 
 
 def _kind(module: Any) -> str:
-    return type(module).__name__ if isinstance(module, Stub) else type(module).__name__
+    return type(module).__name__
 
 
 def _child(module: Any, name: str) -> Any:
