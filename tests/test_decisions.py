@@ -323,3 +323,35 @@ def test_violation_review_queue(decisions: DecisionStore, tmp_path: Path) -> Non
     done = decisions.review("v1", False, "gas.officer", "plate misread, photo shows 1ABC284", NOW)
     assert done.review_state is ReviewState.REJECTED and done.reviewed_by == "gas.officer"
     assert decisions.violations() == []  # left the pending queue
+
+
+def test_store_down_the_bollard_still_opens_for_a_permit_holder_only(
+    settings: Settings, mosquitto: tuple[str, int], controller: Camera
+) -> None:
+    """The store refuses the commit (locked by another process): the camera gets an error and will resend,
+    and meanwhile the permit holder's read still lowers the bollard; an unknown plate does not. When the read
+    is stored on the resend, the command is not sent twice."""
+    locked = settings.model_copy(update={"sqlite_busy_timeout_s": 0.2})
+    runtime = mqtt_runtime(locked, mosquitto)
+    runtime.start()
+    key = runtime.keyring.issue("cam-school")
+    permit_holder = read_json("2-XYZ-789", laneId="1", eventId="ev-permit", observedBy="cam-school")
+    stranger = read_json("9-ZZZ-999", laneId="1", eventId="ev-stranger", observedBy="cam-school")
+    blocker = sqlite3.connect(locked.sqlite_path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        for payload in (permit_holder, stranger):
+            with pytest.raises(Exception, match="locked"):
+                runtime.ingest.commit(runtime.ingest.admit(payload, key)).result(5)
+        [lower] = controller.wait_message("cordon/bollards/bollard-school/command")
+        assert lower["readId"] == ["cam-school", "ev-permit"]
+        blocker.execute("ROLLBACK")
+        runtime.ingest.commit(runtime.ingest.admit(permit_holder, key)).result(5)  # the camera resends
+        rules = runtime.rules
+        assert rules is not None
+        wait_until(lambda: rules.runner.processed >= 1, what="the rules")
+        wait_until(lambda: len(rules.decisions.commands()) == 1, what="the command saved late")
+        assert len(controller.messages("cordon/bollards/bollard-school/command")) == 1
+    finally:
+        blocker.close()
+        runtime.stop()

@@ -84,16 +84,17 @@ def build_runtime(
     images = ImageStore(settings.images_dir, settings.ingest.max_image_bytes)
     bus = ReadBus()
     keyring = KeyRing(store)
+    rules: RuleService | None = None
     writer = GroupCommitWriter(
         store,
         max_delay_s=settings.ingest.commit_delay_ms / 1000,
         on_stored=bus.publish,
+        on_failed=lambda reads: rules.decide_unstored(reads) if rules is not None else None,
     )
     ingest = IngestService(
         zone=zone, store=store, images=images, limits=settings.ingest, writer=writer, keyring=keyring
     )
     writer.add_idle_task(ingest.flush_rejections)
-    rules = None
     if settings.rules.enabled:
         rules = build_rule_service(settings, zone, store, settings.sqlite_path, reference)
         bus.subscribe(rules.runner.submit)

@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL", description="FULL survives power loss; NORMAL only process crashes."
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=30, gt=0, le=600, description="How long a write waits for the database lock before it fails, s."
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     http_port: int = Field(default=8080, ge=0, le=65535, description="Port the API listens on (0: any free).")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits.")

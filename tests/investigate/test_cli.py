@@ -61,8 +61,8 @@ def test_export_writes_the_zip(runtime: Runtime, make_read: Callable[..., PlateR
     code, output = invoke(runtime, *args, "--password-stdin", *WHY, stdin=PASSWORD + "\n")
     assert code == 1 and "the role operator may not evidence.export" in output  # exports are for investigators
     assert not out.exists()
-    runtime.accounts.users.set_role("dispatch.peeters", Role.INVESTIGATOR, Actor("test-setup"))
     uri = runtime.accounts.users.enrol_totp("dispatch.peeters", Actor("test-setup"))  # investigators need one
+    runtime.accounts.users.set_role("dispatch.peeters", Role.INVESTIGATOR, Actor("test-setup"))
     secret = parse_qs(urlparse(uri).query)["secret"][0]
     code, output = invoke(runtime, *args, "--password-stdin", "--totp", totp_now(secret), *WHY, stdin=PASSWORD + "\n")
     assert code == 0, output

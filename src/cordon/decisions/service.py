@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from cordon.decisions.publisher import MqttPublisher
 from cordon.decisions.store import DecisionStore
 from cordon.hotlists.service import ReferenceService
 from cordon.hotlists.store import ReferenceStore
+from cordon.records import PlateRead
 from cordon.reference import ReferenceData, load_fixtures
 from cordon.rules import RuleEngine, build_rules
+from cordon.rules.base import merge
 from cordon.rules.runner import RuleRunner
 from cordon.settings import Settings
 from cordon.store.base import Store
@@ -55,6 +58,28 @@ class RuleService:
         self._stop.clear()
         self._watch = threading.Thread(target=self._watch_reference, name="cordon-reference-watch", daemon=True)
         self._watch.start()
+
+    def decide_unstored(self, reads: Sequence[PlateRead]) -> None:
+        """The store refused these reads (their senders will resend): judge them now with the rules that act
+        without the store, so a permit holder still passes the bollard and a wanted vehicle still raises an
+        alert. Writer thread: the work is queued on the rules' thread."""
+        rules = [rule for rule in self.engine.rules if rule.acts_without_store]
+        if not rules:
+            return
+        log.warning("the store refused %d reads: judging them without it (bollards, hotlists)", len(reads))
+
+        def judge() -> None:
+            decisions = []
+            for read in reads:
+                for rule in rules:
+                    cameras = rule.cameras()
+                    if cameras is None or read.observed_by in cameras:
+                        decisions.append(rule.decide(read, None)[1])
+            decision = merge(decisions)
+            if decision:
+                self.pipeline(decision)
+
+        self.runner.call_soon(judge)
 
     def _watch_reference(self) -> None:
         """Pick up reference data changed by another process (`cordon hotlists import` beside `serve`)."""

@@ -35,12 +35,17 @@ class GroupCommitWriter:
         max_delay_s: float = 0.0,
         max_group: int = 50_000,
         on_stored: StoredCallback | None = None,
+        on_failed: StoredCallback | None = None,
         idle_interval_s: float = 1.0,
     ) -> None:
+        """`on_stored` gets the reads newly stored by each commit; `on_failed` the reads of a commit that failed
+        (the store is down: their senders get the error and resend; `on_failed` lets the rules act without the
+        store meanwhile, see `RuleService.decide_unstored`)."""
         self._store = store
         self._max_delay_s = max_delay_s
         self._max_group = max_group
         self._on_stored = on_stored
+        self._on_failed = on_failed
         self._idle_tasks: list[Callable[[], object]] = []
         self._idle_interval_s = idle_interval_s
         self._pending: list[tuple[Sequence[PlateRead], Future[AppendResult]]] = []
@@ -122,6 +127,9 @@ class GroupCommitWriter:
             log.exception("commit of %d reads failed", len(reads))
             for _, future in group:
                 future.set_exception(exc)
+            if self._on_failed is not None:
+                on_failed = self._on_failed
+                self._safely(lambda: on_failed(reads))
             return
         self.commits += 1
         offset = 0

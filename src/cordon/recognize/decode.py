@@ -21,7 +21,23 @@ from cordon.recognize.grammar import ALPHABET, shape_tables
 from cordon.recognize.stages import PAD, Candidate, SlotProbs
 
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
-_CLASSES = [np.array([_INDEX[c] for c in sorted(cls) if c in _INDEX]) for cls in LOOKALIKE_CLASSES]
+PRIMARY_LOOKALIKES = ("O0", "I1", "B8", "S5", "Z2", "G6")
+"""The pairs readers confuse most; the other members of a class (D, Q, L, T) get a third of their floor."""
+
+
+def _lookalike_weights() -> npt.NDArray[np.float32]:
+    """(alphabet, alphabet): how much of character j's probability character i inherits as a floor."""
+    weights = np.zeros((len(ALPHABET), len(ALPHABET)), dtype=np.float32)
+    for cls in LOOKALIKE_CLASSES:
+        for a in cls:
+            for b in cls:
+                if a != b and a in _INDEX and b in _INDEX:
+                    primary = any(set(pair) == {a, b} for pair in PRIMARY_LOOKALIKES)
+                    weights[_INDEX[a], _INDEX[b]] = 1.0 if primary else 1 / 3
+    return weights
+
+
+_LOOKALIKE_WEIGHTS = _lookalike_weights()
 
 DEFAULT_PRIORS: dict[str, float] = {
     "BE current": 0.0,
@@ -67,10 +83,9 @@ class GrammarDecoder:
         return self._rank(scored, top)
 
     def _floor(self, probs: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        out = np.maximum(probs, self.other_floor).astype(np.float32)
-        for cls in _CLASSES:
-            mate = probs[:, cls].max(axis=1, keepdims=True)
-            out[:, cls] = np.maximum(out[:, cls], self.lookalike_floor * mate)
+        # floor[r, i] = max_j probs[r, j] * weight[i, j]: a look-alike inherits part of its mate's probability.
+        inherited = (probs[:, None, :] * _LOOKALIKE_WEIGHTS[None]).max(axis=2) * self.lookalike_floor
+        out: npt.NDArray[np.float32] = np.maximum(np.maximum(probs, inherited), self.other_floor).astype(np.float32)
         return out
 
     def _score_window(self, logs: npt.NDArray[np.float32], penalty: float, scored: dict[str, float]) -> None:

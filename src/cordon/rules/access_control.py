@@ -114,6 +114,7 @@ class AccessControlRule(Rule[AccessControlConfig, None]):
     refused entries of camera-enforced C3/F103 streets."""
 
     type = "access_control"
+    acts_without_store = True
 
     def __init__(self, config: AccessControlConfig, zone: ZoneConfig, reference: ReferenceData) -> None:
         super().__init__(config, zone, reference)

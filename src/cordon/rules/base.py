@@ -67,6 +67,9 @@ class Rule(ABC, Generic[ConfigT, State]):
     """
 
     type: ClassVar[str]
+    #: A stateless rule whose decisions matter even for a read the store could not keep (a bollard for a permit
+    #: holder, a hotlist hit): the runner also judges the reads of a failed commit with it.
+    acts_without_store: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT, zone: ZoneConfig, reference: ReferenceData) -> None:
         self.config = config

@@ -45,6 +45,7 @@ class HotlistRule(Rule[HotlistConfig, None]):
     """Reads matched against the hotlists, exactly, by look-alike class or by edit distance (no state)."""
 
     type = "hotlist"
+    acts_without_store = True
 
     def __init__(self, config: HotlistConfig, zone: ZoneConfig, reference: ReferenceData) -> None:
         super().__init__(config, zone, reference)

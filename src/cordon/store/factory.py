@@ -24,4 +24,8 @@ def open_store(settings: Settings, *, auto_migrate: bool = True) -> Store:
         if not auto_migrate:
             raise StoreError(f"the store is at schema {current or 'empty'}, not {head}: run `cordon db migrate`")
         migrate.upgrade(url)
-    return SqliteStore(Path(url.removeprefix("sqlite:///")), synchronous=settings.sqlite_synchronous)
+    return SqliteStore(
+        Path(url.removeprefix("sqlite:///")),
+        synchronous=settings.sqlite_synchronous,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )

@@ -114,9 +114,12 @@ def row_to_read(row: Row) -> PlateRead:
 class SqliteStore:
     """`Store` on one SQLite file. Open it with `cordon.store.open_store`, which migrates it first."""
 
-    def __init__(self, path: Path, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> None:
+    def __init__(
+        self, path: Path, synchronous: Literal["FULL", "NORMAL"] = "FULL", busy_timeout_s: float = 30.0
+    ) -> None:
         self.path = path
         self._synchronous = synchronous
+        self._busy_timeout_s = busy_timeout_s
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -126,11 +129,12 @@ class SqliteStore:
 
     def _connect(self, writer: bool = False) -> sqlite3.Connection:
         try:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s
+            )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
             connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA busy_timeout=30000")
             if writer:
                 connection.execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
                 connection.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")

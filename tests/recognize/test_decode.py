@@ -1,0 +1,84 @@
+"""Decoding with the country grammars as a prior: look-alikes resolved by their position in a format, band
+letters dropped, plates that fit no format kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cordon.recognize.decode import GrammarDecoder, character_rows
+from cordon.recognize.grammar import ALPHABET, shapes
+from cordon.recognize.stages import PAD, SlotProbs
+
+READER_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" + PAD  # another order than the decoder's, on purpose
+
+
+def seen(text: str, sure: float = 0.9, slots: int = 10) -> SlotProbs:
+    """What a reader that saw `text` reports: `sure` on each character, the rest spread, PAD after."""
+    probs = np.full((slots, len(READER_ALPHABET)), (1 - sure) / (len(READER_ALPHABET) - 1), dtype=np.float32)
+    for i in range(slots):
+        probs[i, READER_ALPHABET.index(text[i] if i < len(text) else PAD)] = sure
+    return SlotProbs(READER_ALPHABET, probs)
+
+
+@pytest.mark.parametrize(
+    ("read", "expected", "country"),
+    [
+        ("IABC234", "1ABC234", "BE"),  # I at the index digit of 1-ABC-234
+        ("1A8C234", "1ABC234", "BE"),  # 8 among the letters
+        ("1ABC2S4", "1ABC254", "BE"),  # S among the digits
+        ("10AA454", "1OAA454", "BE"),  # 0 among the letters becomes O, not D or Q
+        ("2ABC23G", "2ABC236", "BE"),  # G among the digits
+        ("AB1Z3CD", "AB123CD", "FR"),  # FR SIV: Z among the digits
+        ("A8123CD", "AB123CD", "FR"),
+        ("B1ABC234", "1ABC234", "BE"),  # the EU band's B read as a character is dropped
+        ("XYZ123", "XYZ123", "BE"),  # 1973-2008 series, as read
+        ("MYCAR", "MYCAR", "BE"),  # personalised: fits only the broad format, kept
+        ("12ABC3", "12ABC3", "NL"),
+    ],
+)
+def test_lookalikes_are_resolved_by_position(read: str, expected: str, country: str) -> None:
+    candidates = GrammarDecoder().decode(seen(read), top=5)
+    assert candidates[0].plate == expected
+    assert candidates[0].country == country
+
+
+def test_a_plate_that_fits_no_format_is_kept() -> None:
+    """A grammar is a prior, never a filter: a confident reading outside every format survives."""
+    candidates = GrammarDecoder().decode(seen("1234567890", sure=0.99), top=3)
+    assert candidates[0].plate == "1234567890"
+    assert candidates[0].country is None
+
+
+def test_a_confident_reader_beats_the_prior() -> None:
+    """An O read with near certainty at a BE index position is a strong signal: with a confident reader and a
+    valid alternative format, the reading stands."""
+    candidates = GrammarDecoder().decode(seen("OAB123", sure=0.999), top=3)
+    assert candidates[0].plate in {"OAB123", "0AB123"}
+
+
+def test_candidates_are_ranked_with_confidences_that_sum_to_at_most_one() -> None:
+    candidates = GrammarDecoder().decode(seen("1ABC234", sure=0.7), top=5)
+    assert 1 < len(candidates) <= 5
+    confidences = [c.confidence for c in candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert 0 < sum(confidences) <= 1.0001
+    assert len({c.plate for c in candidates}) == len(candidates)
+
+
+def test_nothing_read_gives_no_candidate() -> None:
+    assert GrammarDecoder().decode(seen(""), top=5) == ()
+
+
+def test_character_rows_follow_the_reader_alphabet_and_skip_pad() -> None:
+    rows = character_rows(seen("1AB"))
+    assert rows.shape == (3, len(ALPHABET))
+    assert "".join(ALPHABET[i] for i in rows.argmax(axis=1)) == "1AB"
+    assert np.allclose(rows.sum(axis=1), 1)
+
+
+def test_every_format_expands_into_shapes() -> None:
+    names = {shape.fmt.name for shape in shapes()}
+    assert {"BE current", "FR SIV", "NL sidecode 7", "DE", "LU", "BE personalised"} <= names
+    current = next(s for s in shapes() if s.fmt.name == "BE current")
+    assert [len(p) for p in current.allowed] == [2, 26, 26, 26, 10, 10, 10]
