@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from cordon.api.app import create_app
 from cordon.auth.roles import Role
-from cordon.records import Finding, Route, Violation
+from cordon.records import Finding, PlateRead, Route, Violation
 from cordon.rules.base import Decision
 from cordon.runtime import Runtime, build_runtime
 from cordon.settings import MqttSettings, RulesSettings, Settings
-from tests.brokers import make_camera, mosquitto
+from tests.brokers import make_camera, mosquitto, wait_until
 from tests.test_decisions import alert
 
 __all__ = ["mosquitto"]
@@ -152,3 +152,43 @@ def test_gap_rates_per_gate_and_hour(client: TestClient, runtime: Runtime, login
     assert (gate["gate_id"], gate["passages"], gate["gaps"]) == ("north", 5, 1)
     assert gate["rate"] == pytest.approx(0.2)
     assert client.get("/api/v1/health/gaps", headers=login_as(Role.INVESTIGATOR)).status_code == 403
+
+
+def test_cameras_report_their_clock_and_section_control_uses_it(
+    client: TestClient, runtime: Runtime, make_read: Callable[..., PlateRead]
+) -> None:
+    """Without clock reports a pair gives no speed evidence (a `no_clock_report` finding); once both
+    cameras reported in-sync clocks through the API, the same trip is a violation."""
+    assert runtime.rules is not None
+    rules = runtime.rules
+    base = datetime.now(UTC) - timedelta(minutes=20)
+    north, school = runtime.keyring.issue("cam-north"), runtime.keyring.issue("cam-school")
+    report = {"at": (base - timedelta(minutes=5)).isoformat(), "offsetS": 0.12, "source": "ntp"}
+    wrong = client.post("/api/v1/cameras/cam-school/clock", json=report, headers={"X-API-Key": north})
+    assert wrong.status_code == 403
+    assert client.post("/api/v1/cameras/cam-north/clock", json=report).status_code == 401
+    bad = client.post("/api/v1/cameras/cam-north/clock", json={**report, "offsetS": "NaN"},
+                      headers={"X-API-Key": north})  # fmt: skip
+    assert bad.status_code == 422
+
+    def trip(plate: str, start: datetime) -> None:
+        reads = [make_read(plate, "cam-north", start, lane_id="1"),
+                 make_read(plate, "cam-school", start + timedelta(seconds=50)),
+                 make_read("7KLM456", "cam-north", start + timedelta(minutes=5), lane_id="1")]  # fmt: skip
+        runtime.writer.submit(reads).result(5)
+
+    trip("5FAS123", base)
+    wait_until(lambda: any(f.kind == "no_clock_report" for f in rules.decisions.findings()), what="the refusal")
+    for camera, key in (("cam-north", north), ("cam-school", school)):
+        answer = client.post(f"/api/v1/cameras/{camera}/clock", json=report, headers={"X-API-Key": key})
+        assert answer.json() == {"stored": True}
+    assert client.post("/api/v1/cameras/cam-north/clock", json=report, headers={"X-API-Key": north}).json() == {
+        "stored": False
+    }
+    trip("6GHJ789", base + timedelta(minutes=6))
+
+    def speeding() -> list[str]:
+        return [v.violation.plate for v in rules.decisions.violations(review=None)
+                if v.violation.rule_type == "section_control"]  # fmt: skip
+
+    wait_until(lambda: speeding() == ["6GHJ789"], what="the speed violation")

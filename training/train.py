@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from cordon.recognize.reader.preprocess import ALPHABET, best_text, encode_label, preprocess, preprocess_one  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.model import PlateReaderNet, parameter_count  # noqa: E402
+from training.replay import ReplayPool, jitter  # noqa: E402
 from training.realdata import load_crops  # noqa: E402
 from cordon.recognize.stages import PAD  # noqa: E402
 from training.synth import make_sample  # noqa: E402
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads on CPU")
+    parser.add_argument("--reuse", type=int, default=1, help="steps per fresh batch (>1: replay from a pool)")
+    parser.add_argument("--pool", type=int, default=64, help="batches kept for replay")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
@@ -154,34 +157,46 @@ def main(argv: list[str] | None = None) -> None:
         scores += [f"{n} {100 * exact_accuracy(net, x, y, device):.1f} %" for n, (x, y) in real_sets.items()]
         log(f"step {step}/{planned}: loss {running:.3f}, exact " + ", ".join(scores))
 
-    for images, labels in loader:
-        elapsed = time.monotonic() - start
-        if step == 200 and args.minutes is not None:  # fix the plan from the measured speed
-            planned = int(step / elapsed * budget * 0.98)
-            log(f"{step / elapsed:.1f} steps/s, {seen / elapsed:.0f} samples/s: planning {planned} steps")
-        if step >= planned or elapsed > budget:
+    pool = ReplayPool(args.pool, device)
+    done = False
+    for fresh_images, fresh_labels in loader:
+        fresh_images = fresh_images.to(device, non_blocking=True)
+        fresh_labels = fresh_labels.to(device, non_blocking=True)
+        pool.add(fresh_images, fresh_labels)
+        seen += len(fresh_labels)
+        for repeat in range(args.reuse):
+            elapsed = time.monotonic() - start
+            if step == 200 and repeat == 0 and args.minutes is not None:  # fix the plan from the measured speed
+                planned = int(step / elapsed * budget * 0.97)
+                log(f"{step / elapsed:.1f} steps/s, {seen / elapsed:.0f} fresh samples/s: planning {planned} steps")
+            if step >= planned or elapsed > budget:
+                done = True
+                break
+            if repeat == 0:
+                images, labels = fresh_images, fresh_labels
+            else:  # earlier samples again, moved a little, so that a slow generator does not starve the GPU
+                images, labels = pool.draw(len(fresh_labels))
+                images = jitter(images)
+            lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.495 * (1 + math.cos(math.pi * step / planned)))
+            for group in optimiser.param_groups:
+                group["lr"] = lr
+            if gpu:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=gpu):
+                logits = net(images)
+            loss = loss_fn(logits.float().reshape(-1, len(ALPHABET)), labels.reshape(-1))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            optimiser.step()
+            if step % 50 == 0:  # reading the loss waits for the GPU: not every step
+                running = float(loss.detach())
+            step += 1
+            if step % args.eval_every == 0:
+                evaluate()
+                torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
+        if done:
             break
-        lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / planned)))
-        for group in optimiser.param_groups:
-            group["lr"] = lr
-        images = images.to(device, non_blocking=True)
-        labels = labels.to(device, non_blocking=True)
-        if gpu:
-            images = images.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=gpu):
-            logits = net(images)
-        loss = loss_fn(logits.float().reshape(-1, len(ALPHABET)), labels.reshape(-1))
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        optimiser.step()
-        if step % 50 == 0:  # reading the loss waits for the GPU: not every step
-            running = float(loss.detach())
-        step += 1
-        seen += len(labels)
-        if step % args.eval_every == 0:
-            evaluate()
-            torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
     evaluate()
     log(f"trained {step} steps, {seen} samples in {time.monotonic() - start:.0f} s")
     net = net.to(memory_format=torch.contiguous_format)

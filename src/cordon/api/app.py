@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cordon import __version__
-from cordon.api import audit, auth, decisions, flows, health, hotlists, investigate, reads, users
+from cordon.api import audit, auth, cameras, decisions, flows, health, hotlists, investigate, reads, users
 from cordon.api.errors import install_error_handlers
 from cordon.ingest.formats import ReadIn
 from cordon.runtime import Runtime, build_runtime
@@ -55,6 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(reads.router)
+    app.include_router(cameras.router)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(users.router)

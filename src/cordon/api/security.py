@@ -45,6 +45,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/auth/login"),  # how a person gets a token
         ("GET", "/api/v1/health"),  # liveness, for load balancers and monitoring: no personal data
         ("POST", "/api/v1/reads"),  # cameras, authenticated by their own camera key (cordon.ingest.keys)
+        ("POST", "/api/v1/cameras/{camera_id}/clock"),  # cameras' clock status, with their camera key
         ("GET", "/docs"),  # Swagger UI
         ("HEAD", "/docs"),
         ("GET", "/openapi.json"),  # the API description

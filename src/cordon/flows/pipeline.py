@@ -58,7 +58,7 @@ class ReplayClock:
 
 
 class FlowRecorder:
-    """A committed read → its flow record (None for a camera not authorised for traffic statistics)."""
+    """Committed reads → their flow records (reads of cameras not authorised for traffic statistics give none)."""
 
     def __init__(self, zone: ZoneConfig, secrets: DaySecrets, *, statistics_cameras_only: bool = True) -> None:
         self.zone = zone
@@ -67,6 +67,12 @@ class FlowRecorder:
         self.cameras = {
             c.id: c for c in zone.cameras if not statistics_cameras_only or Purpose.TRAFFIC_STATISTICS in c.purposes
         }
+        self._movement: dict[tuple[str, str | None], str] = {}
+        for camera in self.cameras.values():
+            for lane in camera.lanes:
+                self._movement[(camera.id, lane.id)] = lane.movement.value
+            if len(camera.lanes) == 1:
+                self._movement[(camera.id, None)] = camera.lanes[0].movement.value
         self._day: tuple[int, int, str] = (0, 0, "")  # [start, end) seconds of the last day seen, and its date
 
     def _day_of(self, moment: datetime, seconds: int) -> str:
@@ -79,23 +85,38 @@ class FlowRecorder:
         return day
 
     def record(self, read: PlateRead) -> FlowRecord | None:
-        camera = self.cameras.get(read.observed_by)
-        if camera is None:
-            return None
-        seconds = int(read.date_observed.timestamp())
-        day = self._day_of(read.date_observed, seconds)
-        movement = camera.movement_of(read.lane_id)
-        return FlowRecord(
-            day,
-            seconds,
-            camera.id,
-            read.lane_id or "",
-            read.direction.value if read.direction is not None else "",
-            movement.value if movement is not None else "",
-            read.vehicle_type.value if read.vehicle_type is not None else "",
-            read.country or "",
-            self.secrets.token(day, read.plate),
-        )
+        """One read's flow record (None for a camera not authorised for traffic statistics)."""
+        found = self.records([read])
+        return found[0] if found else None
+
+    def records(self, reads: Sequence[PlateRead]) -> list[FlowRecord]:
+        """The flow records of a batch of reads (this is on the ingest path: kept lean)."""
+        out: list[FlowRecord] = []
+        tokens: dict[str, Callable[[str], bytes] | None] = {}
+        cameras, movements = self.cameras, self._movement
+        for read in reads:
+            if read.observed_by not in cameras:
+                continue
+            moment = read.date_observed
+            seconds = int(moment.timestamp())
+            day = self._day_of(moment, seconds)
+            if day not in tokens:
+                tokens[day] = self.secrets.tokens(day)
+            token = tokens[day]
+            out.append(
+                FlowRecord(
+                    day,
+                    seconds,
+                    read.observed_by,
+                    read.lane_id or "",
+                    str(read.direction) if read.direction is not None else "",
+                    movements.get((read.observed_by, read.lane_id), ""),
+                    str(read.vehicle_type) if read.vehicle_type is not None else "",
+                    read.country or "",
+                    None if token is None else token(read.plate),
+                )
+            )
+        return out
 
 
 class FlowPipeline:
@@ -111,7 +132,7 @@ class FlowPipeline:
 
     def record(self, reads: Sequence[PlateRead]) -> int:
         """Store the flow records of `reads`; returns how many were recorded."""
-        records = [r for r in map(self.recorder.record, reads) if r is not None]
+        records = self.recorder.records(reads)
         self.store.append(records)
         if self._open is not None:
             self._open.update({r.day for r in records if r.token is not None})

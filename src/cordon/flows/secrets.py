@@ -17,7 +17,9 @@ random, kept only until the day is over, and then destroyed.
   back would make a *new* random secret, which links to nothing written before.
 
 Limits: overwriting a file does not guarantee the bytes are gone from an SSD or a journaling file system; put
-`directory` on tmpfs or an encrypted volume where that matters (docs/flows.md).
+`directory` on tmpfs or an encrypted volume where that matters. In memory the secret is overwritten, but Python
+cannot promise that no copy (the keyed hash state, a temporary `bytes`) lingers in freed heap memory until it
+is reused: the process's memory is as sensitive as the police store beside it (docs/flows.md).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cordon.flows.records import day_bounds
 from cordon.timeutil import utcnow
@@ -68,6 +71,7 @@ class DaySecrets:
         self.grace = grace
         self.clock = clock
         self._secrets: dict[str, bytearray] = {}
+        self._hashers: dict[str, Any] = {}  # keyed BLAKE2b state per day, copied for each token
         self._closes: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self.destroyed: list[str] = []  # days whose secret this process destroyed, oldest first
@@ -101,8 +105,25 @@ class DaySecrets:
 
     def token(self, day: str, plate: str) -> bytes | None:
         """The plate's token for that day, or None when the day's secret is gone."""
-        secret = self.secret(day)
-        return None if secret is None else token_of(secret, plate)
+        tokens = self.tokens(day)
+        return None if tokens is None else tokens(plate)
+
+    def tokens(self, day: str) -> Callable[[str], bytes] | None:
+        """A function plate → token for that day (fast: the keyed state is made once), or None when the day's
+        secret is gone. Take it afresh for each batch: it must not outlive the day."""
+        hasher = self._hashers.get(day)
+        if hasher is None:
+            secret = self.secret(day)
+            if secret is None:
+                return None
+            hasher = self._hashers[day] = hashlib.blake2b(key=bytes(secret), digest_size=TOKEN_BYTES)
+
+        def token(plate: str) -> bytes:
+            state = hasher.copy()
+            state.update(plate.encode())
+            return state.digest()  # type: ignore[no-any-return]
+
+        return token
 
     def days(self) -> list[str]:
         """The days whose secret is held now."""
@@ -119,6 +140,7 @@ class DaySecrets:
             for day in over:
                 secret = self._secrets.pop(day)
                 secret[:] = bytes(len(secret))  # overwrite in memory before letting go
+                self._hashers.pop(day, None)
                 self._destroy_file(day)
                 self.destroyed.append(day)
         for day in over:
@@ -131,6 +153,7 @@ class DaySecrets:
             for secret in self._secrets.values():
                 secret[:] = bytes(len(secret))
             self._secrets.clear()
+            self._hashers.clear()
 
     # -- files -----------------------------------------------------------------------------------------------
 

@@ -3,10 +3,12 @@
 It never holds a plate, and no hash that outlives a day: `flow_records.token` is the day's keyed hash, useless
 once the day's secret is destroyed (`cordon.flows.secrets`). Tables:
 
+- `flow_dims`: each distinct (camera, lane, direction, movement, class, country), once; records and counts
+  refer to it by number (four columns a record instead of nine: the flows add less to ingest);
 - `flow_records`: one row per recorded read (`FlowRecord`), token NULL for reads recorded after their day's
   secret was destroyed;
-- `flow_counts`: passages per local day, 15-minute slot, camera, lane, direction, movement and vehicle class,
-  kept up to date on every append (late reads included);
+- `flow_counts`: passages per local day, 15-minute slot and dims, kept up to date on every append (late reads
+  included);
 - `flow_trips`: gate-to-gate and section trips, derived once per day when the day is closed (its secret gone,
   so no linked read can come any more); no identifier of the vehicle;
 - `flow_days`: the closed days; `flow_meta`: the zone and time zone the store was made for.
@@ -32,16 +34,18 @@ from cordon.flows.records import SLOT_S, FlowRecord, Trip
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE flow_dims (
+        id INTEGER PRIMARY KEY, camera TEXT NOT NULL, lane TEXT NOT NULL, direction TEXT NOT NULL,
+        movement TEXT NOT NULL, vehicle_class TEXT NOT NULL, country TEXT NOT NULL,
+        UNIQUE (camera, lane, direction, movement, vehicle_class, country)
+    );
     CREATE TABLE flow_records (
-        day TEXT NOT NULL, at INTEGER NOT NULL, camera TEXT NOT NULL, lane TEXT NOT NULL,
-        direction TEXT NOT NULL, movement TEXT NOT NULL, vehicle_class TEXT NOT NULL, country TEXT NOT NULL,
-        token BLOB
+        day TEXT NOT NULL, at INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id), token BLOB
     );
     CREATE INDEX flow_records_day ON flow_records (day);
     CREATE TABLE flow_counts (
-        day TEXT NOT NULL, slot INTEGER NOT NULL, camera TEXT NOT NULL, lane TEXT NOT NULL,
-        direction TEXT NOT NULL, movement TEXT NOT NULL, vehicle_class TEXT NOT NULL, n INTEGER NOT NULL,
-        PRIMARY KEY (day, slot, camera, lane, direction, movement, vehicle_class)
+        day TEXT NOT NULL, slot INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id),
+        n INTEGER NOT NULL, PRIMARY KEY (day, slot, dims)
     ) WITHOUT ROWID;
     CREATE TABLE flow_trips (
         day TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, destination TEXT NOT NULL,
@@ -52,8 +56,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-_ALL = "SELECT * FROM flow_records WHERE day = ?"
-_LINKED = "SELECT * FROM flow_records WHERE day = ? AND token IS NOT NULL"
+_ALL = "SELECT day, at, dims, token FROM flow_records WHERE day = ?"
+_LINKED = "SELECT day, at, dims, token FROM flow_records WHERE day = ? AND token IS NOT NULL"
+Dims = tuple[str, str, str, str, str, str]  # camera, lane, direction, movement, vehicle_class, country
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,9 @@ class FlowStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
         self.zone_id, self.timezone = self._meta(zone_id, timezone)
+        self._dim_ids: dict[Dims, int] = {}
+        self._dims: dict[int, Dims] = {}
+        self._load_dims(self._db)
 
     def _meta(self, zone_id: str, timezone: str) -> tuple[str, str]:
         with self._lock, self._db:
@@ -122,16 +130,38 @@ class FlowStore:
         """Store records and add them to the counts, in one transaction."""
         if not records:
             return
-        cells: Counter[tuple[str, int, str, str, str, str, str]] = Counter(
-            (r.day, r.at - r.at % SLOT_S, r.camera, r.lane, r.direction, r.movement, r.vehicle_class) for r in records
-        )
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO flow_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+            ids = self._dim_ids
+            rows = []
+            for r in records:
+                dims = (r.camera, r.lane, r.direction, r.movement, r.vehicle_class, r.country)
+                found = ids.get(dims)
+                rows.append((r.day, r.at, self._new_dims(dims) if found is None else found, r.token))
+            self._db.executemany("INSERT INTO flow_records VALUES (?, ?, ?, ?)", rows)
+            cells = Counter((day, at - at % SLOT_S, dims) for day, at, dims, _ in rows)
             self._db.executemany(
-                "INSERT INTO flow_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                "INSERT INTO flow_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 [(*key, n) for key, n in cells.items()],
             )
+
+    def _new_dims(self, dims: Dims) -> int:
+        cursor = self._db.execute("INSERT INTO flow_dims VALUES (NULL, ?, ?, ?, ?, ?, ?)", dims)
+        assert cursor.lastrowid is not None
+        self._dim_ids[dims], self._dims[cursor.lastrowid] = cursor.lastrowid, dims
+        return cursor.lastrowid
+
+    def _load_dims(self, db: sqlite3.Connection) -> None:
+        for row in db.execute("SELECT * FROM flow_dims"):
+            self._dims[row[0]] = row[1:]
+            self._dim_ids[row[1:]] = row[0]
+
+    def _dims_of(self, db: sqlite3.Connection, dims_id: int) -> Dims:
+        found = self._dims.get(dims_id)
+        if found is None:  # made by another process (the server) since this one opened the file
+            self._load_dims(db)
+            found = self._dims[dims_id]
+        return found
 
     def close_day(self, day: str, trips: Sequence[Trip], closed_at: int) -> None:
         """Keep a day's trips once and for all (idempotent: a closed day is not closed again)."""
@@ -157,13 +187,14 @@ class FlowStore:
         """A day's records (only those with a token, by default), in no particular order."""
         query = _LINKED if linked_only else _ALL
         with self._reader() as db:
-            return [FlowRecord._make(row) for row in db.execute(query, (day,))]
+            rows = db.execute(query, (day,)).fetchall()
+            return [FlowRecord(d, at, *self._dims_of(db, dims), token) for d, at, dims, token in rows]
 
     def count_cells(self, first: str, last: str) -> list[CountCell]:
         """The counts of the days from `first` to `last` (ISO, both included)."""
         with self._reader() as db:
             rows = db.execute("SELECT * FROM flow_counts WHERE day BETWEEN ? AND ?", (first, last)).fetchall()
-        return [CountCell(*row) for row in rows]
+            return [CountCell(day, slot, *self._dims_of(db, dims)[:5], n) for day, slot, dims, n in rows]
 
     def trips(self, days: Sequence[str], kind: str) -> list[Trip]:
         """The kept trips of `kind` on closed days among `days`."""

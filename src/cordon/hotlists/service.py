@@ -20,6 +20,7 @@ from cordon.errors import CordonError, ErrorDetail, unprocessable
 from cordon.hotlists.retro import retro_alerts
 from cordon.hotlists.store import HotlistList, ReferenceStore
 from cordon.reference import (
+    ClockReport,
     CsvText,
     HotlistEntry,
     Permit,
@@ -131,6 +132,21 @@ class ReferenceService:
         count = self.store.add_registry(entries, source, now)
         self._reload()
         return count
+
+    def add_clock_report(self, report: ClockReport, source: str, now: datetime) -> bool:
+        """A camera's clock status: kept, and handed to the running rules at once (no rebuild)."""
+        fresh = self.store.add_clock_report(report, source, now)
+        rules = self._rules
+        if fresh and rules is not None:
+
+            def add() -> None:
+                rules.reference.add_clock_reports([report])
+
+            if rules.started:
+                rules.runner.call_soon(add)
+            else:
+                add()
+        return fresh
 
     def _reload(self) -> None:
         self._version = self.store.version()

@@ -10,14 +10,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from cordon.errors import CordonError
-from cordon.reference import HotlistEntry, Permit, ReferenceData, RegistryEntry, TimeWindow
-from cordon.timeutil import from_micros, to_micros
+from cordon.reference import ClockReport, HotlistEntry, Permit, ReferenceData, RegistryEntry, TimeWindow
+from cordon.timeutil import from_micros, to_micros, utcnow
+
+#: Clock reports loaded when the rules (re)start: enough to judge the section pairs still open.
+CLOCK_HISTORY = timedelta(days=2)
 
 
 class HotlistList(BaseModel):
@@ -186,6 +189,24 @@ class ReferenceStore:
             )
         return len(rows)
 
+    def add_clock_report(self, report: ClockReport, source: str, now: datetime) -> bool:
+        """Keep a camera's clock report; False when the camera already reported for that instant."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO camera_clock (camera_id, at_us, offset_s, source, received_us) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (report.camera_id, to_micros(report.at), report.offset_s, source, to_micros(now)),
+            )
+        return cursor.rowcount == 1
+
+    def clock_reports(self, since: datetime) -> list[ClockReport]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT camera_id, at_us, offset_s FROM camera_clock WHERE at_us >= ? ORDER BY at_us",
+                (to_micros(since),),
+            ).fetchall()
+        return [ClockReport(camera, from_micros(at), offset) for camera, at, offset in rows]
+
     def load(self) -> ReferenceData:
         """Everything, as the rules read it (entries bounded by their list's window)."""
         data = ReferenceData()
@@ -211,6 +232,7 @@ class ReferenceStore:
             for r in permits
         )  # fmt: skip
         data.add_registry(RegistryEntry(r[0], r[1], r[2], r[3]) for r in registry)
+        data.add_clock_reports(self.clock_reports(utcnow() - CLOCK_HISTORY))
         return data
 
 

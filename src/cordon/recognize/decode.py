@@ -39,25 +39,29 @@ def _lookalike_weights() -> npt.NDArray[np.float32]:
 
 _LOOKALIKE_WEIGHTS = _lookalike_weights()
 
-DEFAULT_PRIORS: dict[str, float] = {
-    "BE current": 0.0,
-    "BE current (index 3-9)": -2.5,
-    "BE personalised": -5.0,
-    "LU numeric": -3.5,
-    "LU old": -2.0,
+DEFAULT_SHARES: dict[str, float] = {
+    "BE current": 0.60,
+    "BE 1973-2008": 0.02,
+    "BE 2008-2010": 0.03,
+    "BE current (index 3-9)": 0.005,
+    "BE personalised": 0.002,
+    "LU numeric": 0.002,
+    "LU old": 0.002,
 }
-"""Log prior by format name; formats not listed get their country's prior (`DEFAULT_COUNTRY_PRIORS`)."""
-DEFAULT_COUNTRY_PRIORS: dict[str, float] = {"BE": -0.5, "NL": -0.8, "FR": -0.8, "DE": -1.0, "LU": -1.0}
-NO_FORMAT_PRIOR = -6.0
+"""Assumed share of traffic by format in a Belgian zone near a border (a prior, set per zone when known);
+formats not listed get their country's share in `DEFAULT_COUNTRY_SHARES`. The log of a share relative to
+`BE current` is the format's prior."""
+DEFAULT_COUNTRY_SHARES: dict[str, float] = {"BE": 0.01, "NL": 0.05, "FR": 0.04, "DE": 0.03, "LU": 0.01}
+NO_FORMAT_SHARE = 0.001
 
 
 @dataclass(frozen=True)
 class GrammarDecoder:
     """Decodes `SlotProbs` into candidates; all knobs are explicit and have defaults."""
 
-    priors: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRIORS))
-    country_priors: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRY_PRIORS))
-    no_format_prior: float = NO_FORMAT_PRIOR
+    shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SHARES))
+    country_shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRY_SHARES))
+    no_format_share: float = NO_FORMAT_SHARE
     lookalike_floor: float = 0.1
     other_floor: float = 1e-4
     drop_penalty: float = -3.0
@@ -65,7 +69,13 @@ class GrammarDecoder:
     temperature: float = 1.0
 
     def prior(self, format_name: str, country: str) -> float:
-        return self.priors.get(format_name, self.country_priors.get(country, -1.0))
+        """Log prior of a format, relative to `BE current`."""
+        share = self.shares.get(format_name, self.country_shares.get(country, 0.01))
+        return float(np.log(share / self.shares.get("BE current", 0.6)))
+
+    @property
+    def no_format_prior(self) -> float:
+        return float(np.log(self.no_format_share / self.shares.get("BE current", 0.6)))
 
     def decode(self, slots: SlotProbs, top: int = 5) -> tuple[Candidate, ...]:
         probs = character_rows(slots)

@@ -128,6 +128,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_permits_plate", "permits", ["plate"])
     op.create_table(
+        "camera_clock",  # each camera's reported clock offset (NTP status), for section-control evidence
+        sa.Column("camera_id", sa.String(64), primary_key=True),
+        sa.Column("at_us", sa.BigInteger(), primary_key=True),
+        sa.Column("offset_s", sa.Float(), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("received_us", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
         "vehicle_registry",
         sa.Column("plate", sa.String(16), primary_key=True),
         sa.Column("category", sa.String(8), nullable=False),
@@ -140,6 +148,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("vehicle_registry")
+    op.drop_table("camera_clock")
     op.drop_index("ix_permits_plate", table_name="permits")
     op.drop_table("permits")
     op.drop_index("ix_hotlist_entries_plate", table_name="hotlist_entries")
