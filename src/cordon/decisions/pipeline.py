@@ -134,5 +134,4 @@ def replay(engine: RuleEngine, store: Store, sink: Callable[[Decision], None]) -
         decision = engine.process(reads)
         if decision:
             sink(decision)
-    log.info("rules: %d stored reads replayed to rebuild their state", replayed)
     return replayed

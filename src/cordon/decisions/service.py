@@ -53,6 +53,12 @@ class RuleService:
         if self.publisher is not None:
             self.publisher.start()
         self.replayed = replay(self.engine, store, self.pipeline)
+        log.info(
+            "rules running: %s; %d stored reads replayed to rebuild their state; MQTT out %s",
+            ", ".join(f"{rule.id} ({rule.type})" for rule in self.engine.rules) or "none",
+            self.replayed,
+            "on" if self.publisher is not None else "off",
+        )
         self.runner.start()
         self.started = True
         self._stop.clear()

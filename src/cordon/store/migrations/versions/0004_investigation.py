@@ -37,19 +37,22 @@ def sqlite_lookalike(expression: str) -> str:
 
 
 def sqlite_reverse(expression: str, length: int = 10) -> str:
-    """The string reversed, for plates of at most `length` characters (SQLite has no `reverse`)."""
+    """The string reversed, for plates of at most `length` characters (SQLite has no `reverse`). The look-alike
+    key maps character by character, so the key of the reversed plate is the reversed key."""
     return " || ".join(f"substr({expression}, {-i}, 1)" for i in range(1, length + 1))
 
 
 _SQLITE_KEY = sqlite_lookalike("NEW.plate")
 _SQLITE_TRIGGER = (
-    "CREATE TRIGGER reads_plate_index AFTER INSERT ON reads BEGIN "  # noqa: S608 - constants, no input
+    # most reads are of a plate seen before: one primary-key probe, and the keys are computed only for new ones
+    "CREATE TRIGGER reads_plate_index AFTER INSERT ON reads "  # noqa: S608 - constants, no input
+    "WHEN NOT EXISTS (SELECT 1 FROM plate_index WHERE plate = NEW.plate) BEGIN "
     "INSERT OR IGNORE INTO plate_index (plate, lookalike, lookalike_rev) "
-    f"VALUES (NEW.plate, {_SQLITE_KEY}, {sqlite_reverse(_SQLITE_KEY)}); END"
+    f"VALUES (NEW.plate, {_SQLITE_KEY}, {sqlite_lookalike(sqlite_reverse('NEW.plate'))}); END"
 )
 _SQLITE_BACKFILL = (
     "INSERT OR IGNORE INTO plate_index (plate, lookalike, lookalike_rev) "  # noqa: S608
-    f"SELECT plate, {sqlite_lookalike('plate')}, {sqlite_reverse(sqlite_lookalike('plate'))} "
+    f"SELECT plate, {sqlite_lookalike('plate')}, {sqlite_lookalike(sqlite_reverse('plate'))} "
     "FROM (SELECT DISTINCT plate FROM reads)"
 )
 _CANDIDATE = "json_extract(value, '$[0]')"
