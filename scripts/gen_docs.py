@@ -14,9 +14,12 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
+from cordon.api import create_app
+from cordon.api.security import endpoints
+from cordon.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from cordon.cli import cli
 from cordon.config.zone import ZoneConfig
-from cordon.settings import IngestSettings, MqttSettings, Settings
+from cordon.settings import AuditSettings, AuthSettings, IngestSettings, MqttSettings, Settings
 from cordon.sim import CameraNoise, NoiseSettings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -65,6 +68,8 @@ def settings_reference() -> str:
         *_rows(Settings, "CORDON_"),
         *_rows(IngestSettings, "CORDON_INGEST__"),
         *_rows(MqttSettings, "CORDON_MQTT__"),
+        *_rows(AuthSettings, "CORDON_AUTH__"),
+        *_rows(AuditSettings, "CORDON_AUDIT__"),
         "",
     ]
     return "\n".join(out)
@@ -88,9 +93,33 @@ def noise_reference() -> str:
     return "\n".join([*out, ""])
 
 
+def roles_reference() -> str:
+    """Roles × permissions (`cordon.auth.roles.ROLE_PERMISSIONS`) and the permission each API route declares."""
+    out = [
+        "# Roles, permissions and routes",
+        "",
+        "Generated from `cordon.auth.roles.ROLE_PERMISSIONS` and the routes of `create_app` by `scripts/gen_docs.py`;",
+        "do not edit by hand. How accounts, sessions and the audit trail work: [security.md](security.md).",
+        "",
+        "| permission | " + " | ".join(role.value for role in Role) + " |",
+        "|---|" + "---|" * len(Role),
+    ]
+    for permission in Permission:
+        marks = ["yes" if permission in ROLE_PERMISSIONS[role] else "" for role in Role]
+        out.append(f"| `{permission.value}` | " + " | ".join(marks) + " |")
+    out += ["", "| route | permission |", "|---|---|"]
+    for endpoint in endpoints(create_app(Settings())):
+        if endpoint.mount or endpoint.method == "HEAD":
+            continue
+        needs = ", ".join(f"`{p.value}`" if p else "signed in" for p in endpoint.permissions)
+        out.append(f"| `{endpoint.method} {endpoint.path}` | {needs or 'public'} |")
+    return "\n".join([*out, ""])
+
+
 def outputs() -> dict[Path, str]:
     return {
         DOCS / "cli.md": cli_reference(),
+        DOCS / "roles.md": roles_reference(),
         DOCS / "sim-noise.md": noise_reference(),
         DOCS / "settings.md": settings_reference(),
         DOCS / "zone-schema.json": json.dumps(ZoneConfig.model_json_schema(), indent=2) + "\n",

@@ -78,17 +78,23 @@ LOGIN_PASSWORD = "correct horse battery staple"
 def login_as(runtime: Runtime) -> Callable[..., dict[str, str]]:
     """`login_as(Role.INVESTIGATOR)` -> `{"Authorization": "Bearer cdu_..."}`: a fresh session of a user of that
     role. The user (named after the role unless `username=` is given, password `LOGIN_PASSWORD`) is created on
-    first use; each call opens a new session, so a test may log one out without touching the others."""
+    first use; each call opens a new session, so a test may log one out without touching the others. The users'
+    passwords are hashed with cheap argon2 parameters (the runtime re-hashes at a password login)."""
     from cordon.auth.models import Actor
+    from cordon.auth.passwords import Passwords
     from cordon.auth.roles import Role
+    from cordon.auth.users import UserAdmin
     from cordon.errors import CordonError
+
+    users = runtime.accounts.users
+    cheap = UserAdmin(users.database, Passwords(1, 1024, 1), users.audit, users.totp_required, users.totp_issuer)
 
     def login(role: Role, username: str | None = None) -> dict[str, str]:
         name = username or role.value
         try:
-            runtime.accounts.users.get(name)
+            users.get(name)
         except CordonError:
-            runtime.accounts.users.add(name, role, LOGIN_PASSWORD, Actor("test-setup"))
+            cheap.add(name, role, LOGIN_PASSWORD, Actor("test-setup"))
         return {"Authorization": f"Bearer {runtime.accounts.sessions.issue(name, 'testclient')}"}
 
     return login

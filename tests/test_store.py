@@ -113,14 +113,10 @@ def test_migrations_run_forward_and_back(settings: Settings, make_read: MakeRead
     migrations.upgrade(url)
     assert migrations.current_revision(url) == migrations.head_revision()
     store = open_store(settings, auto_migrate=False)
-    store.append([make_read(candidates=(PlateCandidate(plate="1ABC284", confidence=0.4),))])
+    store.append([make_read()])
     store.close()
-    # 0004's triggers keep the distinct plates and the candidates' look-alike keys (investigation search)
-    connection = sqlite3.connect(settings.sqlite_path)
-    assert connection.execute("SELECT plate, lookalike, lookalike_rev FROM plate_index").fetchall() == [
-        ("1ABC234", "1A8C234", "432C8A1")
-    ]
-    assert connection.execute("SELECT lookalike FROM read_candidates").fetchall() == [("1A8C284",)]
+    connection = sqlite3.connect(settings.sqlite_path)  # 0004: the search index starts before the first read
+    assert connection.execute("SELECT name, last_read_id FROM search_index_state").fetchall() == [("plates", 0)]
     connection.close()
     migrations.downgrade(url, "base")
     assert migrations.current_revision(url) is None
@@ -215,19 +211,10 @@ def test_migrations_run_forward_and_back_on_postgresql(postgres_url: str) -> Non
         )
         indexes = {index["name"] for index in inspector.get_indexes("reads")}
         assert {"ix_reads_plate_time", "ix_reads_camera_time"} <= indexes
-        assert {"plate_index", "read_candidates", "prosecutor_decisions", "legal_holds", "legal_hold_items"} <= set(
-            inspector.get_table_names()
-        )
-        with engine.begin() as connection:  # 0004's triggers, in PL/pgSQL
-            connection.exec_driver_sql(
-                "INSERT INTO reads (camera_id, event_id, event_time_us, ingest_time_us, plate_as_read, plate, "
-                "candidates, schema_version) VALUES ('c', 'e', 1, 1, '1-ABC-234', '1ABC234', "
-                '\'[["1ABC234", 0.6], ["1ABC284", 0.4]]\', 1)'
-            )
-            assert connection.exec_driver_sql("SELECT * FROM plate_index").all() == [("1ABC234", "1A8C234", "432C8A1")]
-            assert connection.exec_driver_sql("SELECT lookalike FROM read_candidates").all() == [("1A8C284",)]
-            connection.exec_driver_sql("DELETE FROM reads")
-            assert connection.exec_driver_sql("SELECT count(*) FROM read_candidates").scalar() == 0
+        investigation = {"plate_index", "read_candidates", "search_index_state", "prosecutor_decisions", "legal_holds"}
+        assert investigation <= set(inspector.get_table_names())
+        accounts = {"users", "sessions", "login_failures", "audit_entries", "audit_checkpoints"}  # 0003
+        assert accounts <= set(inspector.get_table_names())
         id_type = next(c["type"] for c in inspector.get_columns("reads") if c["name"] == "id")
         assert str(id_type) == "BIGINT"
         migrations.downgrade(postgres_url, "base")

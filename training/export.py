@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from cordon.recognize.reader.preprocess import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS
 from training.model import PlateReaderNet, WithSoftmax
@@ -17,8 +18,8 @@ from training.model import PlateReaderNet, WithSoftmax
 OPSET = 17
 
 
-def export_onnx(net: PlateReaderNet, out: Path) -> None:
-    """Write `net` (with its softmax) to `out` as one self-contained ONNX file, and check it."""
+def export_onnx(net: nn.Module, out: Path) -> None:
+    """Write `net` (logits out; a softmax is added) to `out` as one self-contained ONNX file, and check it."""
     import onnx
     import onnxruntime as ort
 

@@ -71,10 +71,8 @@ class Face:
         if self.path is None:
             return draw_glyph(ch, height, width, stroke=max(1.0, self.weight * height), slant=self.slant)
         glyph = _ttf_glyph(self.path, ch)
-        resized: npt.NDArray[np.uint8] = cv2.resize(
-            glyph, (max(1, width), max(1, height)), interpolation=cv2.INTER_AREA
-        )
-        return resized
+        resized = cv2.resize(glyph, (max(1, width), max(1, height)), interpolation=cv2.INTER_AREA)
+        return np.asarray(resized, dtype=np.uint8)
 
 
 def random_face(rng: np.random.Generator) -> Face:

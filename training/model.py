@@ -48,7 +48,7 @@ class PlateReaderNet(nn.Module):
 class WithSoftmax(nn.Module):
     """What is exported: probabilities, rows summing to 1."""
 
-    def __init__(self, net: PlateReaderNet) -> None:
+    def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
@@ -58,3 +58,8 @@ class WithSoftmax(nn.Module):
 
 def parameter_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+def trunk(net: PlateReaderNet) -> nn.Sequential:
+    """The convolutional body without its 1x1 bottleneck: (N, 128, 4, 12) feature maps."""
+    return nn.Sequential(*list(net.features.children())[:-3])

@@ -38,7 +38,7 @@ def load_crops(folder: Path) -> list[Crop]:
             bgr = cv2.imread(str(folder / row["image"]), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise ValueError(f"cannot read {folder / row['image']}")
-            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
             crops.append(Crop(row["image"], row["plate"], row.get("format", ""), rgb))
     return crops
 

@@ -3,6 +3,8 @@ a detector's loose or tight box, blur, low resolution, low light or infrared, no
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +20,7 @@ def _surroundings(rng: Rng, h: int, w: int, dark: bool) -> Image:
     base = rng.integers(0, 90 if dark else 256, 3).astype(np.float32)
     ramp = np.linspace(rng.uniform(-40, 40), rng.uniform(-40, 40), h, dtype=np.float32)[:, None, None]
     across = np.linspace(rng.uniform(-30, 30), rng.uniform(-30, 30), w, dtype=np.float32)[None, :, None]
-    img = np.clip(base + ramp + across, 0, 255).astype(np.uint8)
+    img: Image = np.clip(base + ramp + across, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(0, 5))):
         colour = tuple(int(v) for v in rng.integers(0, 90 if dark else 256, 3))
         y = int(rng.integers(0, h))
@@ -33,9 +35,9 @@ def _dirt(rng: Rng, img: Image, box: tuple[int, int, int, int]) -> None:
         centre = (int(rng.integers(x, x + w)), int(rng.integers(y, y + h)))
         axes = (int(rng.integers(2, max(3, w // 6))), int(rng.integers(2, max(3, h // 3))))
         cv2.ellipse(layer, centre, axes, float(rng.uniform(0, 180)), 0, 360, float(rng.uniform(0.2, 0.6)), -1)
-    layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, h / 12))[..., None]
+    soft = np.asarray(cv2.GaussianBlur(layer, (0, 0), max(1.0, h / 12)), dtype=np.float32)[..., None]
     mud = np.array(rng.integers(40, 130, 3), np.float32)
-    img[:] = (img.astype(np.float32) * (1 - layer) + mud * layer).astype(np.uint8)
+    img[:] = (img.astype(np.float32) * (1 - soft) + mud * soft).astype(np.uint8)
 
 
 def _shadow(rng: Rng, img: Image) -> None:
@@ -108,7 +110,10 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
     y1 = ys.max() + qh * rng.uniform(-0.04, 0.25)
     out_w, out_h = max(8, round(x1 - x0)), max(4, round(y1 - y0))
     warp = cv2.getPerspectiveTransform(corners, (pts - np.array([x0, y0], np.float32)).astype(np.float32))
-    crop = cv2.warpPerspective(scene, warp, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = np.asarray(
+        cv2.warpPerspective(scene, warp, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+        dtype=np.uint8,
+    )
 
     if rng.random() < 0.2:
         _shadow(rng, crop)
@@ -116,12 +121,13 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
     scale = min(1.0, target_plate_h / ph)
     if scale < 1.0:
         size = (max(4, round(out_w * scale)), max(3, round(out_h * scale)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     if rng.random() < 0.4:  # focus blur, in the camera's pixels
-        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.4))
+        crop = np.asarray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.4)), dtype=np.uint8)
     if rng.random() < 0.15:  # motion blur
-        crop = cv2.filter2D(crop, -1, _motion_kernel(rng, int(rng.integers(1, 4)) * 2 + 1))
-    img = crop.astype(np.float32)
+        kernel = _motion_kernel(rng, int(rng.integers(1, 4)) * 2 + 1)
+        crop = np.asarray(cv2.filter2D(crop, -1, kernel), dtype=np.uint8)
+    img: npt.NDArray[Any] = crop.astype(np.float32)
     if infrared:
         img = np.repeat(img.mean(axis=2, keepdims=True), 3, axis=2)
     light = rng.random()
@@ -137,10 +143,13 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
         gamma = rng.uniform(0.6, 1.6)
         img = 255 * (np.clip(img, 0, 255) / 255) ** gamma
     if rng.random() < 0.7:
-        img = img + rng.normal(0, rng.uniform(1, 12), (*img.shape[:2], 1) if infrared or rng.random() < 0.5 else img.shape)
+        img = img + rng.normal(
+            0, rng.uniform(1, 12), (*img.shape[:2], 1) if infrared or rng.random() < 0.5 else img.shape
+        )
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
         ok, jpeg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 95))])
-        if ok:
-            out = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR) if ok else None
+        if decoded is not None:
+            out = np.asarray(decoded, dtype=np.uint8)
     return np.ascontiguousarray(out)

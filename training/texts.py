@@ -61,7 +61,7 @@ def _be_2008(rng: Rng) -> PlateText:
 
 def _be_motorcycle(rng: Rng) -> PlateText:
     index = str(rng.choice(["1", "2", "M", "W"]))
-    groups = (index, _pick(rng, LETTERS, 3), _pick(rng, DIGITS, 3))
+    groups: tuple[str, ...] = (index, _pick(rng, LETTERS, 3), _pick(rng, DIGITS, 3))
     if rng.random() < 0.35:
         groups = (_pick(rng, LETTERS, 3), _pick(rng, DIGITS, 3))
         return PlateText("BE", "be-motorcycle", groups, "be", two_line=True, line_break=1)

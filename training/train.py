@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one thread per data worker; the workers are the parallelism
+    os.environ[_var] = "1"  # one thread per data worker; the workers are the parallelism
 
 import argparse  # noqa: E402
 import math  # noqa: E402
@@ -27,11 +27,11 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from cordon.recognize.reader.preprocess import ALPHABET, best_text, encode_label, preprocess, preprocess_one  # noqa: E402
+from cordon.recognize.stages import PAD  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.model import PlateReaderNet, parameter_count  # noqa: E402
-from training.replay import ReplayPool, jitter  # noqa: E402
 from training.realdata import load_crops  # noqa: E402
-from cordon.recognize.stages import PAD  # noqa: E402
+from training.replay import ReplayPool, jitter  # noqa: E402
 from training.synth import make_sample  # noqa: E402
 
 VALIDATION_OFFSET = 10**12
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
     loss_fn = nn.CrossEntropyLoss()
     planned = args.steps
-    warmup = 300
+    warmup = 300 if args.resume is None else 50
     start = time.monotonic()
     budget = args.minutes * 60 if args.minutes is not None else math.inf
     step, seen, running = 0, 0, 0.0
@@ -166,10 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         seen += len(fresh_labels)
         for repeat in range(args.reuse):
             elapsed = time.monotonic() - start
-            if step == 200 and repeat == 0 and args.minutes is not None:  # fix the plan from the measured speed
-                planned = int(step / elapsed * budget * 0.97)
-                log(f"{step / elapsed:.1f} steps/s, {seen / elapsed:.0f} fresh samples/s: planning {planned} steps")
-            if step >= planned or elapsed > budget:
+            if step == 500 and repeat == 0:
+                log(f"{step / elapsed:.1f} steps/s, {seen / elapsed:.0f} fresh samples/s")
+            # Progress through the cosine: by steps, or by the clock when a budget is given.
+            progress = elapsed / budget if args.minutes is not None else step / planned
+            if progress >= 1.0:
                 done = True
                 break
             if repeat == 0:
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
             else:  # earlier samples again, moved a little, so that a slow generator does not starve the GPU
                 images, labels = pool.draw(len(fresh_labels))
                 images = jitter(images)
-            lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.495 * (1 + math.cos(math.pi * step / planned)))
+            lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.495 * (1 + math.cos(math.pi * progress)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
             if gpu:

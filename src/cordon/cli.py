@@ -16,6 +16,7 @@ from cordon.commands.demo import demo
 from cordon.commands.eval import eval_command
 from cordon.commands.flows import flows
 from cordon.commands.ingest import ingest
+from cordon.commands.legal import legal
 from cordon.commands.reads import reads
 from cordon.commands.recognize import recognize
 from cordon.commands.reference import hotlists, permits, registry
@@ -61,6 +62,7 @@ for command in (
     flows,
     search,
     retention,
+    legal,
 ):
     cli.add_command(command)
 

@@ -75,15 +75,11 @@ class AuthSettings(_Section):
         default=65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory, KiB (RFC 9106: 64 MiB)."
     )
     argon2_parallelism: int = Field(default=4, ge=1, le=64, description="argon2id lanes.")
-    session_idle_s: int = Field(
-        default=1800, ge=60, le=86_400, description="A session unused this long expires, s."
-    )
+    session_idle_s: int = Field(default=1800, ge=60, le=86_400, description="A session unused this long expires, s.")
     session_absolute_s: int = Field(
         default=43_200, ge=300, le=7 * 86_400, description="A session expires this long after login, s."
     )
-    lockout_threshold: int = Field(
-        default=5, ge=1, le=100, description="Failed logins in a row that lock an account."
-    )
+    lockout_threshold: int = Field(default=5, ge=1, le=100, description="Failed logins in a row that lock an account.")
     lockout_s: int = Field(default=900, ge=1, le=7 * 86_400, description="How long a lock-out lasts, s.")
     totp_required_roles: tuple[Role, ...] = Field(
         default=(Role.INVESTIGATOR, Role.ADMIN), description="Roles that must log in with a TOTP code (JSON list)."
@@ -139,6 +135,23 @@ class FlowsSettings(_Section):
     statistics_cameras_only: bool = Field(
         default=True, description="Only cameras whose authorised purposes include `traffic_statistics`."
     )
+    raw_retention_days: int = Field(
+        default=31,
+        ge=1,
+        le=3650,
+        description="Days the raw flow records (with their day's token) are kept; counts and trips stay.",
+    )
+
+
+class InvestigateSettings(_Section):
+    """Investigation upkeep in `cordon serve`: the search index and retention (docs/investigation.md)."""
+
+    index_every_s: float = Field(
+        default=5, ge=0, le=3600, description="Seconds between search-index catch-ups (0: never in serve)."
+    )
+    retention_every_s: float = Field(
+        default=3600, ge=0, le=7 * 86_400, description="Seconds between retention runs (0: never in serve)."
+    )
 
 
 class Settings(BaseSettings):
@@ -168,6 +181,9 @@ class Settings(BaseSettings):
     rules: RulesSettings = Field(default_factory=RulesSettings, description="Rules and their decisions.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="People's accounts.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
+    investigate: InvestigateSettings = Field(
+        default_factory=InvestigateSettings, description="Search index and retention upkeep."
+    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Self:
@@ -176,6 +192,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs an explicit zone_file")
             if self.mqtt.enabled and self.mqtt.password is None:
                 raise ValueError("production refuses an MQTT broker without a password")
+            if self.audit.signing_key_file is None:
+                raise ValueError("production needs audit.signing_key_file, kept off the data folder")
         return self
 
     @property

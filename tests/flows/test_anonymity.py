@@ -19,8 +19,9 @@ from cordon.auth.roles import Role
 from cordon.config import ZoneConfig
 from cordon.flows.pipeline import build_pipeline, flow_store_path
 from cordon.flows.records import day_bounds, local_day
+from cordon.flows.service import FlowsService
 from cordon.records import PlateRead
-from cordon.runtime import Runtime
+from cordon.runtime import Runtime, build_runtime
 from cordon.settings import Settings
 from tests.flows.conftest import Clock
 
@@ -158,7 +159,10 @@ def test_the_flow_store_file_holds_no_plate_and_no_permanent_hash(recorded: Runt
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         columns = {row[1] for row in db.execute("PRAGMA table_info(flow_records)")}
-    assert columns == {"day", "at", "camera", "lane", "direction", "movement", "vehicle_class", "country", "token"}
+    assert columns == {"day", "at", "dims", "token"}
+    with sqlite3.connect(path) as db:
+        dims = {row[1] for row in db.execute("PRAGMA table_info(flow_dims)")}
+    assert dims == {"id", "camera", "lane", "direction", "movement", "vehicle_class", "country"}
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     for plate in [LONE_PLATE, *CROWD]:
         assert plate.encode() not in raw
@@ -188,3 +192,40 @@ def test_no_link_across_days(settings: Settings, demo_zone: ZoneConfig, clock: C
     pipeline.finish()
     assert list(secret_folder.iterdir()) == []
     pipeline.store.close()
+
+
+def test_a_restart_within_the_day_keeps_linking(settings: Settings) -> None:
+    """The open day's secret survives a restart (0600 file), so a vehicle read before and after still links."""
+    now = datetime.now(UTC)
+    midnight, _ = day_bounds(local_day(now, "Europe/Brussels"), "Europe/Brussels")
+    at = max(now - timedelta(minutes=5), midnight + timedelta(seconds=1))
+    for n, camera, lane in ((0, "cam-heikant-south", "1"), (1, "cam-kouter-northwest", "2")):
+        runtime = build_runtime(settings)
+        runtime.start()
+        try:
+            store_through_the_bus(runtime, [read(LONE_PLATE, camera, lane, at + timedelta(seconds=n), f"r-{n}")])
+        finally:
+            runtime.stop()
+    tokens = file_tokens(flow_store_path(settings))
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+
+
+def test_raw_records_go_after_the_retention_period_and_the_figures_stay(
+    tmp_path: Path, demo_zone: ZoneConfig, clock: Clock
+) -> None:
+    settings = Settings(data_dir=tmp_path, flows={"raw_retention_days": 2, "persist_secret": False})
+    pipeline = build_pipeline(settings, demo_zone, clock)
+    first = clock.now - timedelta(hours=12)  # 09:00 in Brussels
+    for day in range(4):
+        at = first + timedelta(days=day)
+        clock.now = at
+        pipeline.record(traffic(at))
+        pipeline.close_due_days(clock.now)
+    store = pipeline.store
+    kept = [d for d in store.record_days() if store.day_records(d)]
+    assert kept == ["2026-11-27", "2026-11-28", "2026-11-29"]  # the 26th's tokens are gone (the 29th is open)
+    service = FlowsService(store, demo_zone)
+    od = service.od("2026-11-26", "2026-11-26")
+    assert {(c.origin, c.destination): c.trips for c in od.cells}[("n445-north", "n47-south")] == 30
+    assert service.counts("2026-11-26", "2026-11-26", "day", ["camera"]).rows
+    store.close()

@@ -125,7 +125,7 @@ def test_through_share_and_overall_share() -> None:
     trips = [Trip(DAY, "gate", "north", "south", T0, 300, "car")] * 8 + [
         Trip(DAY, "gate", "north", "south", T0, 4000, "car")
     ] * 12
-    out = figures.through(trips, PERIOD, 15)
+    out = figures.through(figures.trip_atoms(trips, 15 * 60), PERIOD, 15)
     assert (out.rows[0].trips, out.rows[0].through, out.rows[0].share) == (20, 8, 0.4)
     assert out.share == 0.4
 
@@ -134,14 +134,16 @@ def test_through_share_is_hidden_when_one_part_is_small() -> None:
     trips = [Trip(DAY, "gate", "north", "south", T0, 300, "car")] * 3 + [
         Trip(DAY, "gate", "north", "south", T0, 4000, "car")
     ] * 30
-    out = figures.through(trips, PERIOD, 15)
+    out = figures.through(figures.trip_atoms(trips, 15 * 60), PERIOD, 15)
     assert out.rows[0].share is None and out.rows[0].suppressed_days == 1
 
 
 def test_travel_times_median_p85_and_trend() -> None:
     trips = [Trip(d, "section", "s", "s", T0, 60 + i, "car") for d in ("2026-11-25", "2026-11-26") for i in range(10)]
     trips = [t._replace(duration_s=t.duration_s + (10 if t.day == "2026-11-26" else 0)) for t in trips]
-    out = figures.travel_times(trips, Period(first_day="2026-11-25", last_day="2026-11-26", k=5), 15)
+    out = figures.travel_times(
+        figures.duration_counts(trips, 900), Period(first_day="2026-11-25", last_day="2026-11-26", k=5), 15
+    )
     (row,) = out.rows
     assert row.trips == 20 and row.median_s == pytest.approx(69.5)
     assert [p.median_s for p in row.trend] == [64.5, 74.5]

@@ -12,7 +12,15 @@ import pytest
 
 from cordon.auth.roles import Role
 from cordon.evaluate import Evaluation, validated_reads
-from cordon.investigate import Consultation, ConsultationPurpose, Investigation, LocalConsultant, build_investigation
+from cordon.investigate import (
+    Consultation,
+    ConsultationPurpose,
+    Investigation,
+    InvestigationDb,
+    LocalConsultant,
+    build_investigation,
+)
+from cordon.investigate.index import SearchIndex
 from cordon.runtime import Runtime, build_runtime
 from cordon.settings import RulesSettings, Settings
 from cordon.sim import NoiseSettings
@@ -43,7 +51,10 @@ class StoredTown:
         return [record for record in self.truth if isinstance(record, kind)]
 
 
-def store_town(folder: Path, noise: NoiseSettings, days: float = 7, vehicles: int = 2500) -> StoredTown:
+def store_town(
+    folder: Path, noise: NoiseSettings, days: float = 7, vehicles: int = 2500, index: bool = False
+) -> StoredTown:
+    """The town in a store; with `index`, brought into the search index (else every search reads its tail)."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     town = simulate_town(folder, noise, end=end, days=days, vehicles=vehicles, seed=11)
     settings = Settings(data_dir=folder / "data", zone_file=DEMO_ZONE, rules=RulesSettings(enabled=False))
@@ -56,6 +67,8 @@ def store_town(folder: Path, noise: NoiseSettings, days: float = 7, vehicles: in
             runtime.store.append(batch)
             batch = []
     runtime.store.append(batch)
+    if index:
+        SearchIndex(InvestigationDb.for_settings(settings)).catch_up()
     return StoredTown(runtime, build_investigation(runtime), list(read_truth(town.truth)), end)
 
 
@@ -70,8 +83,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoredTown]:
 
 @pytest.fixture(scope="session")
 def noisy_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoredTown]:
-    """The same week with the cameras' default imperfection (misreads, misses, top-N candidates)."""
-    stored = store_town(tmp_path_factory.mktemp("noisy"), NoiseSettings())
+    """Two days of the town with the cameras' default imperfection (misreads, misses, top-N candidates)."""
+    stored = store_town(tmp_path_factory.mktemp("noisy"), NoiseSettings(), days=2, index=True)
     yield stored
     stored.investigation.db.close()
     stored.runtime.stop()

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cordon.api import create_app
-from cordon.auth.roles import Role
+from cordon.auth.roles import Permission, Role, allowed
 from cordon.records import PlateRead
 from cordon.runtime import Runtime
 
@@ -110,3 +110,30 @@ def test_export_and_holds(client: TestClient, runtime: Runtime, login_as: Callab
     assert client.post(f"/api/v1/investigate/holds/{hold_id}/release", headers=headers).status_code == 204
     assert client.post(f"/api/v1/investigate/holds/{hold_id}/release", headers=headers).status_code == 404
     assert client.get("/api/v1/investigate/holds", headers=headers).json()[0]["released_at"] is not None
+
+
+ROUTES = [
+    ("POST", "/api/v1/investigate/search", Permission.READS_SEARCH),
+    ("POST", "/api/v1/investigate/patterns", Permission.PATTERNS_RUN),
+    ("POST", "/api/v1/investigate/export", Permission.EVIDENCE_EXPORT),
+    ("GET", "/api/v1/investigate/decisions", Permission.DECISIONS_MANAGE),
+    ("POST", "/api/v1/investigate/decisions", Permission.DECISIONS_MANAGE),
+    ("POST", "/api/v1/investigate/decisions/PK-1/revoke", Permission.DECISIONS_MANAGE),
+    ("GET", "/api/v1/investigate/holds", Permission.DECISIONS_MANAGE),
+    ("POST", "/api/v1/investigate/holds", Permission.DECISIONS_MANAGE),
+    ("POST", "/api/v1/investigate/holds/1/release", Permission.DECISIONS_MANAGE),
+]
+
+
+def test_every_role_against_every_investigation_route(client: TestClient, login_as: Callable[..., Any]) -> None:
+    tokens = {role: login_as(role) for role in Role}
+    for method, path, permission in ROUTES:
+        for role in Role:
+            body: dict[str, Any] = {"json": {}} if method == "POST" else {}
+            response = client.request(method, path, headers=tokens[role], **body)
+            where = f"{role.value} {method} {path} -> {response.status_code} {response.text[:200]}"
+            if allowed(role, permission):
+                assert response.status_code not in (401, 403) and response.status_code < 500, where
+            else:
+                assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden", where
+        assert client.request(method, path).status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import zipfile
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from cordon.auth.models import Actor
 from cordon.auth.roles import Role
 from cordon.cli import cli
 from cordon.errors import CordonError
+from cordon.investigate import build_investigation
 from cordon.records import PlateRead
 from cordon.runtime import Runtime
 from tests.conftest import SMALL_ZONE
@@ -26,7 +28,9 @@ WHY = ["--purpose", "judicial", "--reason", "hit and run", "--offence", "hit and
 
 
 def invoke(runtime: Runtime, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    common = ["--data", str(runtime.settings.data_dir), "--zone", str(SMALL_ZONE)]
+    common = ["--data", str(runtime.settings.data_dir)]
+    if args[0] != "legal":  # the register does not need the zone
+        common += ["--zone", str(SMALL_ZONE)]
     result = CliRunner().invoke(cli, [*args, *common], input=stdin)
     if isinstance(result.exception, CordonError):  # `cordon.cli.main` prints these as one line
         return 1, result.output + f"Error: {result.exception}\n"
@@ -84,3 +88,29 @@ def test_retention_run(runtime: Runtime, make_read: Callable[..., PlateRead]) ->
     assert runtime.store.count_reads() == 1
     entry = runtime.audit.entries(limit=1000, action="retention.delete")[-1].event
     assert entry.result_count == 1 and entry.actor.startswith("cli:")
+
+
+def test_legal_decisions_and_holds(runtime: Runtime, tmp_path: Path) -> None:
+    document = tmp_path / "pk.pdf"
+    document.write_bytes(b"%PDF decision")
+    valid = [
+        "--valid-from",
+        (NOW - timedelta(days=1)).isoformat(),
+        "--valid-until",
+        (NOW + timedelta(days=9)).isoformat(),
+    ]
+    code, output = invoke(runtime, "legal", "decision-add", "PK-2026-0042", "--magistrate", "PK Dendermonde",
+                          "--plate", "1-abc-234", *valid, "--document", str(document))  # fmt: skip
+    assert code == 0 and "registered PK-2026-0042: plate 1ABC234" in output, output
+    code, output = invoke(runtime, "legal", "decision-add", "PK-2026-0042", "--magistrate", "x", "--case", "c", *valid)
+    assert code == 1 and "registered already" in output
+    code, output = invoke(runtime, "legal", "hold-add", "--case", "PV 1", "--reason", "trial", "--plate", "1ABC234")
+    assert code == 0 and "hold 1 placed" in output
+    assert "PV 1" in invoke(runtime, "legal", "holds")[1] and "PK-2026-0042" in invoke(runtime, "legal", "decisions")[1]
+    assert invoke(runtime, "legal", "hold-release", "1")[0] == 0
+    assert invoke(runtime, "legal", "decision-revoke", "PK-2026-0042")[0] == 0
+    assert "revoked" in invoke(runtime, "legal", "decisions")[1]
+    changes = [e.event.details["change"] for e in runtime.audit.entries(limit=1000, action="decisions.change")]
+    assert changes == ["decision.register", "hold.add", "hold.release", "decision.revoke"]
+    db_decision = next(iter(build_investigation(runtime).db.decisions().values()))
+    assert db_decision.document_sha256 == hashlib.sha256(b"%PDF decision").hexdigest()

@@ -10,7 +10,7 @@ from cordon.auth.roles import Role
 from cordon.config.zone import Camera, Lane, LegalRegime, Purpose
 from cordon.investigate.consultation import Consultation, ConsultationPurpose, Scope
 from cordon.investigate.door import Allowed, Refused, decide
-from cordon.investigate.register import ProsecutorDecision
+from cordon.investigate.register import LegalHold, ProsecutorDecision
 from cordon.records import Movement
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -179,3 +179,17 @@ def test_the_decision_is_pure() -> None:
 )  # fmt: skip
 def test_a_decision_without_what_it_needs_is_not_registrable(decision: ProsecutorDecision, problem: str) -> None:
     assert decision.problems() == [problem]
+
+
+def test_only_the_cases_own_holds_reach_beyond_retention() -> None:
+    holds = [
+        LegalHold("PV 2026/77", "trial", plates=frozenset({"1ABC234", "2XYZ999"}), read_ids=frozenset({7})),
+        LegalHold("PV 2026/12", "other case", plates=frozenset({"1ABC234"}), read_ids=frozenset({8})),
+        LegalHold("PV 2026/77", "released", read_ids=frozenset({9}), released_at=NOW - DAY),
+    ]
+    verdict = decide(ask(decision="PK-2026-0051"), scope(400), Role.INVESTIGATOR, CAMERAS, DECISIONS, NOW, holds)
+    assert isinstance(verdict, Allowed) and verdict.held is not None
+    assert (verdict.held.plates, verdict.held.read_ids) == (frozenset({"1ABC234"}), frozenset({7}))
+    assert verdict.held.camera_ids == ("cam-gate", "cam-section")
+    without = decide(ask(), scope(7), Role.INVESTIGATOR, CAMERAS, DECISIONS, NOW, holds)
+    assert isinstance(without, Allowed) and without.held is None  # no decision: no reach beyond retention

@@ -10,7 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from cordon.investigate import Investigation
+from cordon.investigate.index import SearchIndex
 from cordon.investigate.queries import FuzzySearch, WildcardSearch, wildcard_glob
+from cordon.investigate.reads import _TAIL_PLATES
 from cordon.records import PlateCandidate, PlateRead
 from cordon.runtime import Runtime
 from tests.investigate.conftest import INVESTIGATOR, JUDICIAL
@@ -39,14 +41,19 @@ def test_impossible_or_too_broad_wildcards_are_refused(typed: str, problem: str)
         WildcardSearch(pattern=typed)
 
 
-@pytest.fixture
-def stored(fresh: Callable[..., Investigation], make_read: Callable[..., PlateRead]) -> Investigation:
+@pytest.fixture(params=["indexed", "not indexed yet"])
+def stored(
+    request: pytest.FixtureRequest, fresh: Callable[..., Investigation], make_read: Callable[..., PlateRead]
+) -> Investigation:
+    """The same reads, once brought into the search index and once still past its cursor (just ingested)."""
     investigation = fresh()
     runtime: Runtime = fresh.runtime  # type: ignore[attr-defined]
     reads = [make_read(plate, at=NOW - timedelta(hours=1), lane_id="1") for plate in PLATES]
     candidates = (PlateCandidate(plate="7QQQ999", confidence=0.5), PlateCandidate(plate="1ABC234", confidence=0.3))
     reads.append(make_read("7QQQ999", at=NOW - timedelta(hours=2), lane_id="1", candidates=candidates))
     runtime.store.append(reads)
+    if request.param == "indexed":
+        assert SearchIndex(investigation.db, batch=5).catch_up().reads == len(reads)
     return investigation
 
 
@@ -98,3 +105,7 @@ def test_wildcard_and_fuzzy_use_the_plate_indexes(stored: Investigation) -> None
     assert "ix_plate_index_lookalike" in plan("SELECT plate FROM plate_index WHERE lookalike GLOB ?", "1A8*")
     assert "ix_plate_index_lookalike_rev" in plan("SELECT plate FROM plate_index WHERE lookalike_rev GLOB ?", "43*")
     assert "PRIMARY KEY" in plan("SELECT read_id FROM read_candidates WHERE lookalike = ?", "1A8C234")
+    # the reads past the index's cursor: a rowid range, never a walk of a reads index
+    tail = plan("SELECT plate FROM reads NOT INDEXED WHERE id > ? AND plate GLOB ?", "5", "1AB?2*")
+    assert "INTEGER PRIMARY KEY (rowid>?)" in tail and "ix_reads" not in tail
+    assert "ix_reads" not in plan(_TAIL_PLATES, "5")

@@ -7,6 +7,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -190,9 +191,25 @@ def test_a_hold_by_read_id_keeps_that_read_only(fresh: Fresh, make_read: MakeRea
 def test_bad_holds_are_refused_and_store_nothing(fresh: Fresh, hold: LegalHold, problem: str) -> None:
     investigation = fresh()
     with pytest.raises(CordonError, match=problem):
-        investigation.db.add_hold(LegalHold(**{**_fields(hold), "created_at": NOW}))
+        investigation.db.add_hold(replace(hold, created_at=NOW))
     assert investigation.db.holds() == []
 
 
-def _fields(hold: LegalHold) -> dict[str, object]:
-    return {name: getattr(hold, name) for name in ("case_reference", "reason", "plates", "read_ids")}
+def test_held_reads_beyond_retention_stay_reachable_for_their_own_case_only(fresh: Fresh, make_read: MakeRead) -> None:
+    investigation = fresh()
+    runtime = runtime_of(fresh)
+    runtime.store.append([make_read("1HLD001", at=NOW - 500 * DAY, lane_id="1"),  # past cam-north's 365 days
+                          make_read("1HLD001", at=NOW - 400 * DAY, lane_id="2"),
+                          make_read("1HLD001", at=NOW - 100 * DAY, lane_id="1")])  # fmt: skip
+    investigation.db.add_hold(LegalHold(JUDICIAL.case_reference, "trial pending", plates=frozenset({"1HLD001"}),
+                                        created_at=NOW))  # fmt: skip
+    investigation.db.register_decision(decision(plates=frozenset({"1HLD001"})))
+    covered = JUDICIAL.model_copy(update={"decision_reference": "PK-2026-0042"})
+    evidence = investigation.export(INVESTIGATOR, covered, Export(plate="1HLD001"))
+    assert evidence.result.count == 3  # the two held reads past retention, and the one within
+    other_case = covered.model_copy(update={"case_reference": "PV 2026/other"})
+    assert investigation.consult(INVESTIGATOR, other_case, PlateSearch(plate="1HLD001")).count == 1
+    no_decision = JUDICIAL  # within the first month only: nothing
+    assert investigation.consult(INVESTIGATOR, no_decision, PlateSearch(plate="1HLD001")).count == 0
+    RetentionJob(investigation.db, runtime.zone, runtime.images, runtime.audit).run_once(NOW)
+    assert runtime.store.count_reads() == 3  # held: none deleted

@@ -10,9 +10,11 @@ from datetime import timedelta
 
 import pytest
 
+from cordon.errors import CordonError
 from cordon.investigate import TimeWindow
 from cordon.investigate.queries import (
     AreaSearch,
+    BoundingBox,
     Convoy,
     FuzzySearch,
     PlateSearch,
@@ -107,6 +109,7 @@ def test_plate_area_and_wildcard_searches(town: StoredTown) -> None:
     assert area.count == 50 and {r.read.observed_by for r in area.reads} == {camera}
 
 
+@pytest.mark.slow
 def test_fuzzy_search_finds_misreads_through_lookalikes_and_candidates(noisy_town: StoredTown) -> None:
     """With camera noise, some passages of a vehicle are stored under a misread plate: the fuzzy search finds
     them (look-alike classes, one edit, or the read's top-N candidates); an exact search cannot."""
@@ -131,3 +134,16 @@ def test_fuzzy_search_finds_misreads_through_lookalikes_and_candidates(noisy_tow
 def test_limits_truncate_and_say_so(town: StoredTown, limit: int) -> None:
     result = town.investigation.consult(INVESTIGATOR, JUDICIAL, AreaSearch(camera_ids=("cam-markt",), limit=limit))
     assert result.count == limit and result.truncated
+
+
+def test_area_by_box_leaves_out_cameras_outside_the_purpose(town: StoredTown) -> None:
+    """A box around the centre holds the market camera and the school-street and pedestrian-core cameras; the
+    latter two serve access control only, so a police search leaves them out (and says so)."""
+    box = BoundingBox(south=51.0660, west=4.0300, north=51.0700, east=4.0420)
+    result = town.investigation.consult(INVESTIGATOR, JUDICIAL, AreaSearch(bbox=box, limit=10_000))
+    assert {r.read.observed_by for r in result.reads} == {"cam-markt"}
+    assert [w.camera_id for w in result.door.windows] == ["cam-markt"]
+    assert {e.split()[1] for e in result.door.excluded} == {"cam-school", "cam-core"}
+    with pytest.raises(CordonError) as named:
+        town.investigation.consult(INVESTIGATOR, JUDICIAL, AreaSearch(camera_ids=("cam-school",)))
+    assert named.value.code == "camera_not_allowed"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cordon.recognize.detect import YoloPlateDetector, letterbox, nms
-from cordon.recognize.models import converted_detector, detector_checkpoint
+from cordon.recognize.models import Precision, converted_detector, detector_checkpoint
 from cordon.recognize.stages import Box
 from cordon.recognize.torchfile import CheckpointError, Stub, load_checkpoint
 from tests.recognize.conftest import EU_DEV, rgb, samples
@@ -20,8 +20,8 @@ def test_checkpoint_is_read_into_numpy_without_torch() -> None:
     checkpoint = load_checkpoint(detector_checkpoint())
     model = checkpoint["ema"] or checkpoint["model"]
     assert isinstance(model, Stub) and type(model).__name__ == "DetectionModel"
-    first_conv = model._modules["model"]._modules["0"]._modules["conv"]
-    weight = first_conv._parameters["weight"]
+    first_conv = model.__dict__["_modules"]["model"].__dict__["_modules"]["0"].__dict__["_modules"]["conv"]
+    weight = first_conv.__dict__["_parameters"]["weight"]
     assert isinstance(weight, np.ndarray) and weight.shape == (16, 3, 3, 3)
 
 
@@ -55,12 +55,15 @@ def test_conversion_is_cached(model_cache: Path) -> None:
     modified = first.onnx_path.stat().st_mtime_ns
     again = converted_detector(model_cache)
     assert again == first and again.onnx_path.stat().st_mtime_ns == modified
+    assert first.onnx_path.name.endswith("-int8.onnx")  # the default: quantised once, next to the float graph
+    assert converted_detector(model_cache, precision="float32").onnx_path.is_file()
     assert first.spec.strides == (8, 16, 32) and first.spec.reg_max == 16
 
 
-def test_converted_graph_finds_the_annotated_plates(model_cache: Path) -> None:
-    """The rebuilt graph reproduces the expected boxes: the manifest's plate box on real dev images."""
-    converted = converted_detector(model_cache)
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_converted_graph_finds_the_annotated_plates(model_cache: Path, precision: Precision) -> None:
+    """The rebuilt graph (and its quantised copy) finds the manifest's plate boxes on real dev images."""
+    converted = converted_detector(model_cache, precision=precision)
     detector = YoloPlateDetector(converted.onnx_path, converted.spec)
     chosen = samples(EU_DEV)[:10]
     hits = 0

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
+from training.render import render_plate
+from training.scene import photograph
+from training.synth import make_sample, render_sample
+from training.texts import FORMATS, PlateText, sample_text
 
 from cordon.recognize.reader import MODEL_PATH, CordonReader
 from cordon.recognize.reader.preprocess import (
@@ -20,10 +23,6 @@ from cordon.recognize.reader.preprocess import (
 )
 from cordon.recognize.stages import PAD, Reader, SlotProbs
 from tests.conftest import ROOT
-from training.render import render_plate
-from training.scene import photograph
-from training.synth import make_sample, render_sample
-from training.texts import FORMATS, PlateText, sample_text
 
 BE_CROPS = ROOT.parent / "shared" / "data" / "be-crops-dev"
 FIRST_N = 10

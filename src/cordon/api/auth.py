@@ -27,6 +27,15 @@ class LoginIn(BaseModel):
     totp: str | None = Field(default=None, max_length=16, description="Current TOTP code, when enrolled.")
 
 
+class PasswordChange(BaseModel):
+    """The current password and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current: str = Field(max_length=1024, description="The current password.")
+    new: str = Field(max_length=1024, description="The new password (at least `password_min_length`).")
+
+
 class UserOut(BaseModel):
     """An account, without its secrets."""
 
@@ -94,3 +103,12 @@ def me(principal: SignedIn, runtime: RuntimeDep) -> MeOut:
     user = runtime.accounts.users.get(principal.username)
     permissions = sorted(p.value for p in ROLE_PERMISSIONS[user.role])
     return MeOut(**UserOut.of(user).model_dump(), permissions=permissions)
+
+
+@router.post("/password", status_code=204, responses=_ERRORS, summary="Change my password")
+def change_password(body: PasswordChange, principal: SignedIn, runtime: RuntimeDep) -> Response:
+    """Change your own password; your other sessions end, this one stays open."""
+    runtime.accounts.users.change_own_password(
+        principal.username, body.current, body.new, principal.actor(), principal.session_id
+    )
+    return Response(status_code=204)

@@ -1,9 +1,10 @@
 """What the audit trail records: one typed event per thing a person (or the platform) did, and its chained entry.
 
 An `AuditEvent` is what a caller hands `AuditLog.record`; an `AuditEntry` is the stored event with its place in
-the chain (`seq`), the hash of the previous entry and its own hash. The hash is SHA-256 over the canonical JSON
-of the event plus the previous hash (`canonical_content`): keys sorted, no spaces, instants as ISO 8601 UTC with
-microseconds, so any reader (the DPO's own script included) can recompute it.
+the chain (`seq`), the hash of the previous entry and its own hash. The event is stored as canonical JSON
+(`canonical_content`: keys sorted, no spaces, instants as ISO 8601 UTC with microseconds) and the hash covers
+exactly those stored bytes after the previous hash (`entry_hash`), so any reader, the DPO's own script
+included, can recompute it without Cordon's code.
 """
 
 from __future__ import annotations
@@ -114,19 +115,22 @@ class AuditEntry(BaseModel):
     hash: str = Field(description="SHA-256 (hex) of this entry's canonical content.")
 
 
-def canonical_content(event: AuditEvent, prev_hash: str) -> bytes:
-    """The exact bytes an entry's hash covers: the event and the previous hash, as canonical JSON.
+def canonical_content(event: AuditEvent) -> bytes:
+    """The bytes stored for an event and covered by its hash: canonical JSON (keys sorted, no spaces, the instant
+    as ISO 8601 UTC with microseconds). Stored verbatim, so a later version of this model never changes them.
 
     >>> event = AuditEvent(actor="a", action="auth.logout", at=datetime(2026, 1, 1, tzinfo=UTC))
-    >>> canonical_content(event, GENESIS)[:40]
+    >>> canonical_content(event)[:40]
     b'{"action":"auth.logout","actor":"a","act'
     """
     body = event.model_dump(mode="json")
     body["at"] = event.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body["prev_hash"] = prev_hash
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def entry_hash(event: AuditEvent, prev_hash: str) -> str:
-    """SHA-256 (hex) of an entry's canonical content."""
-    return hashlib.sha256(canonical_content(event, prev_hash)).hexdigest()
+def entry_hash(content: bytes, prev_hash: str) -> str:
+    """SHA-256 (hex) of an entry: the previous entry's hash (hex), a newline, then the stored content.
+
+    Anyone can recompute it from a database export: `sha256(prev_hash + "\\n" + event)`.
+    """
+    return hashlib.sha256(prev_hash.encode() + b"\n" + content).hexdigest()

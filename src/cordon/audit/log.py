@@ -21,7 +21,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Connection, text
 
 from cordon.audit.chain import StoredEntry, Verification, verify_chain
@@ -73,9 +72,8 @@ class AuditLog:
             connection.exec_driver_sql("LOCK TABLE audit_entries IN SHARE ROW EXCLUSIVE MODE")
         head = connection.execute(text("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")).first()
         seq, prev_hash = (int(head[0]) + 1, str(head[1])) if head is not None else (1, GENESIS)
-        digest = entry_hash(event, prev_hash)
-        content = orjson.loads(canonical_content(event, prev_hash))
-        del content["prev_hash"]
+        content = canonical_content(event)
+        digest = entry_hash(content, prev_hash)
         connection.execute(
             _INSERT,
             {
@@ -84,7 +82,7 @@ class AuditLog:
                 "actor": event.actor,
                 "action": event.action,
                 "purpose": event.purpose.value if event.purpose else None,
-                "event": orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode(),
+                "event": content.decode(),
                 "prev_hash": prev_hash,
                 "hash": digest,
             },
@@ -197,7 +195,8 @@ class AuditLog:
 
     def verify(self, anchors: Sequence[Checkpoint] = (), public_key: bytes | None = None) -> Verification:
         """Verify the whole chain against the stored checkpoints and `anchors` (exported files)."""
-        return verify_chain(self.stored_rows(), [*self.stored_checkpoints(), *anchors], public_key)
+        unique = {(c.seq, c.head_hash, c.signature): c for c in [*self.stored_checkpoints(), *anchors]}
+        return verify_chain(self.stored_rows(), list(unique.values()), public_key)
 
 
 def export_checkpoint(checkpoint: Checkpoint, folder: Path) -> Path:

@@ -30,9 +30,7 @@ class ReportOptions:
 
     @classmethod
     def of(cls, settings: AuditSettings) -> ReportOptions:
-        return cls(
-            settings.timezone, settings.working_hours, settings.weekends_off_hours, settings.large_result_count
-        )
+        return cls(settings.timezone, settings.working_hours, settings.weekends_off_hours, settings.large_result_count)
 
     def off_hours(self, at: datetime) -> bool:
         local = at.astimezone(ZoneInfo(self.timezone))

@@ -30,6 +30,11 @@ class Passwords:
         self.check_policy(password)
         return self._hasher.hash(password)
 
+    def rehash(self, password: str) -> str:
+        """A fresh hash, with today's parameters, of a password that was just verified (no policy check: a
+        password accepted under an older policy must not lock its owner out at login)."""
+        return self._hasher.hash(password)
+
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """Whether `password` matches `stored_hash` (None: no such user; the time spent is the same)."""
         if stored_hash is None and self._dummy is None:

@@ -1,6 +1,6 @@
 """Roles of DESIGN.md §1 and the permissions each one holds: the single table every check reads.
 
-A route never tests a role; it asks for a permission (`require(Permission.X)` in `cordon.api.deps`), and this
+A route never tests a role; it asks for a permission (`require(Permission.X)` in `cordon.api.security`), and this
 table says which roles hold it. The permission-matrix test walks every route with every role against it.
 """
 

@@ -35,7 +35,9 @@ class Security:
 
 def build_security(settings: Settings, database: Database | None = None) -> Security:
     """Open (and migrate) the store's database and wire the audit trail and the accounts onto it."""
-    database = database or Database.open(settings.store_url, settings.sqlite_synchronous)
+    database = database or Database.open(
+        settings.store_url, settings.sqlite_synchronous, settings.sqlite_busy_timeout_s
+    )
     audit = AuditLog(database, CheckpointSigner.load_or_create(settings.audit_signing_key_path))
     auth = settings.auth
     passwords = Passwords(

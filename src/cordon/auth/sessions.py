@@ -99,7 +99,7 @@ class Sessions:
         self, user: User, password_hash: str, password: str, step: int | None, client: str | None, moment: datetime
     ) -> IssuedSession:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        rehash = self.passwords.hash(password) if self.passwords.needs_rehash(password_hash) else None
+        rehash = self.passwords.rehash(password) if self.passwords.needs_rehash(password_hash) else None
         try:
             session_id = self._store_login(user, step, rehash, token, client, moment)
         except _Replayed:

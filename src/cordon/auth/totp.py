@@ -69,6 +69,6 @@ def matching_step(
 
 def provisioning_uri(secret: str, username: str, issuer: str) -> str:
     """The `otpauth://` URI an authenticator app reads (usually from a QR code)."""
-    label = quote(f"{issuer}:{username}")
+    label = quote(f"{issuer}:{username}", safe=":@")
     query = urlencode({"secret": secret, "issuer": issuer, "algorithm": "SHA1", "digits": 6, "period": STEP_S})
     return f"otpauth://totp/{label}?{query}"

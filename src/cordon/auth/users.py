@@ -165,6 +165,27 @@ class UserAdmin:
             self._record(connection, actor, Action.USER_PASSWORD, username=username)
             return self._get(connection, username)
 
+    def change_own_password(self, username: str, current: str, new: str, actor: Actor, keep_session: int) -> None:
+        """A person changes their own password, proving the current one; their other sessions end."""
+        with self.database.read() as connection:
+            stored = connection.execute(
+                text("SELECT password_hash FROM users WHERE username = :u"), {"u": username}
+            ).scalar_one_or_none()
+        if stored is None or not self.passwords.verify(str(stored), current):
+            raise unprocessable("wrong_password", "the current password is not right")
+        password_hash = self.passwords.hash(new)
+        with self.database.write() as connection:
+            user = self._get(connection, username)
+            self._update(connection, user, "password_hash = :v", password_hash)
+            self._update(connection, user, "password_changed_us = :v", to_micros(utcnow()))
+            connection.execute(
+                text(
+                    "UPDATE sessions SET revoked_us = :now WHERE user_id = :id AND id <> :keep AND revoked_us IS NULL"
+                ),
+                {"now": to_micros(utcnow()), "id": user.user_id, "keep": keep_session},
+            )
+            self._record(connection, actor, Action.USER_PASSWORD, username=username, own=True)
+
     def enrol_totp(self, username: str, actor: Actor) -> str:
         """A new TOTP secret for the user (replacing any old one); returns the `otpauth://` URI, shown once."""
         secret = totp.new_secret()

@@ -151,6 +151,9 @@ def _print_report(report: AuditReport) -> None:
         purposes.add_row(purpose.purpose, str(purpose.consultations), str(purpose.results), str(purpose.denied))
     console.print(purposes)
     for title, flagged in (("Off-hours", report.off_hours), ("Unusually large", report.large)):
+        if not flagged:
+            console.print(f"{title}: none")
+            continue
         table = Table("entry", f"when ({report.timezone})", "user", "action", "purpose", "case", "results", title=title)
         for item in flagged:
             count = str(item.result_count) if item.result_count is not None else "-"

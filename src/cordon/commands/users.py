@@ -19,6 +19,7 @@ from cordon.auth.roles import Role
 from cordon.auth.service import Accounts, build_security
 from cordon.commands.common import DATA_OPTION, build_settings
 from cordon.errors import CordonError
+from cordon.timeutil import utcnow
 
 PASSWORD_STDIN = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts)."
@@ -92,11 +93,11 @@ def list_users(data_dir: Path | None, as_json: bool) -> None:
         for user in found:
             click.echo(orjson.dumps(user).decode())
         return
-    table = Table("user", "name", "role", "2FA", "state", "last login")
+    table = Table("user", "name", "role", "2FA", "state", "last login (UTC)")
+    now = utcnow()
     for user in found:
-        state = (
-            "disabled" if user.disabled else (f"locked until {user.locked_until:%H:%M}" if user.locked_until else "ok")
-        )
+        locked = f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC" if user.locked(now) else "ok"
+        state = "disabled" if user.disabled else locked
         last = f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "-"
         table.add_row(
             user.username, user.display_name, user.role.value, "yes" if user.totp_enrolled else "-", state, last

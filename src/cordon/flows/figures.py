@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import Literal
 
 from cordon.flows.models import (
@@ -31,7 +33,7 @@ from cordon.flows.models import (
     TravelTimesOut,
     TrendPoint,
 )
-from cordon.flows.records import HEAVY_CLASSES, Trip, local_start
+from cordon.flows.records import HEAVY_CLASSES, DurationCount, Trip, TripAtom, local_start
 from cordon.flows.store import CountCell
 from cordon.flows.suppress import protect, split_publishable
 
@@ -81,9 +83,15 @@ def counts(
     """Passages per bin (15 minutes, local hour, local day) split by `by` (camera, lane, direction, class)."""
     dims = [d for d in COUNT_DIMENSIONS if d in by]
     atoms: Counter[tuple[Hashable, ...]] = Counter()
+    values_of = attrgetter(*dims) if dims else None
     for cell in cells:
         start = _bin(cell.slot, timezone, granularity)
-        atoms[(cell.day, start, *(getattr(cell, d) for d in dims))] += cell.n
+        if values_of is None:
+            atoms[(cell.day, start)] += cell.n
+        elif len(dims) == 1:
+            atoms[(cell.day, start, values_of(cell))] += cell.n
+        else:
+            atoms[(cell.day, start, *values_of(cell))] += cell.n
     parents: list[Callable[[tuple[Hashable, ...]], Hashable]] = []
     if granularity in _PARENT_BIN:
         up = _PARENT_BIN[granularity]
@@ -92,7 +100,7 @@ def counts(
         parents.append(lambda key: key[:-1])
     hidden = protect(atoms, period.k, parents)
     rows = []
-    for key in sorted(atoms, key=lambda key: tuple(str(part) for part in key[1:])):
+    for key in sorted(atoms, key=lambda key: key[1:]):
         values = {d: str(v) for d, v in zip(dims, key[2:], strict=True)}
         suppressed = key in hidden
         begins = key[1]
@@ -111,6 +119,7 @@ def counts(
     return CountsOut(period=period, granularity=granularity, by=dims, rows=rows, suppressed=len(hidden))
 
 
+@lru_cache(maxsize=100_000)
 def _coarser(start: Hashable, granularity: str) -> datetime:
     assert isinstance(start, datetime)
     if granularity == "hour":
@@ -189,26 +198,27 @@ def od_matrix(
     return ODOut(period=period, kind=kind, places=list(places), cells=cells)
 
 
-def gate_od_atoms(trips: Iterable[Trip]) -> list[tuple[str, str, str, int]]:
-    """(day, entry gate, exit gate, trips) of gate trips."""
-    found = Counter((t.day, t.origin, t.destination) for t in trips if t.kind == "gate")
-    return [(*key, n) for key, n in found.items()]
-
-
-# -- through traffic and travel times -----------------------------------------------------------------------
-
-
-def through(trips: Iterable[Trip], period: Period, minutes: float) -> ThroughOut:
-    """Per gate pair, the share of trips in and out within `minutes`; day atoms published when both the
-    through and the other trips are 0 or ≥ k."""
-    limit = minutes * 60
-    all_trips: Counter[tuple[str, str, str]] = Counter()
+def trip_atoms(trips: Iterable[Trip], through_s: float) -> list[TripAtom]:
+    """Gate trips per (day, entry gate, exit gate), with those in and out within `through_s` seconds."""
+    found: Counter[tuple[str, str, str]] = Counter()
     fast: Counter[tuple[str, str, str]] = Counter()
     for trip in trips:
         if trip.kind == "gate":
             key = (trip.day, trip.origin, trip.destination)
-            all_trips[key] += 1
-            fast[key] += trip.duration_s <= limit
+            found[key] += 1
+            fast[key] += trip.duration_s <= through_s
+    return [TripAtom(*key, n, fast[key]) for key, n in found.items()]
+
+
+def through(atoms: Iterable[TripAtom], period: Period, minutes: float) -> ThroughOut:
+    """Per gate pair, the share of trips in and out within `minutes` (the atoms' limit); day atoms published
+    when both the through and the other trips are 0 or ≥ k."""
+    all_trips: Counter[tuple[str, str, str]] = Counter()
+    fast: Counter[tuple[str, str, str]] = Counter()
+    for atom in atoms:
+        key = (atom.day, atom.origin, atom.destination)
+        all_trips[key] += atom.trips
+        fast[key] += atom.through
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     dropped: Counter[tuple[str, str]] = Counter()
     for key, n in all_trips.items():
@@ -237,22 +247,32 @@ def through(trips: Iterable[Trip], period: Period, minutes: float) -> ThroughOut
     return ThroughOut(period=period, minutes=minutes, rows=rows, trips=total, through=fast_total, share=share)
 
 
-def travel_times(trips: Iterable[Trip], period: Period, through_minutes: float) -> TravelTimesOut:
+def duration_counts(trips: Iterable[Trip], through_s: float) -> list[DurationCount]:
+    """Trips as duration counts: every section trip, gate trips of at most `through_s` seconds."""
+    found = Counter(
+        (t.kind, t.origin, t.destination, t.day, t.duration_s)
+        for t in trips
+        if t.kind == "section" or t.duration_s <= through_s
+    )
+    return [(*key, n) for key, n in found.items()]
+
+
+def travel_times(durations: Iterable[DurationCount], period: Period, through_minutes: float) -> TravelTimesOut:
     """Median and 85th percentile per section (every section trip) and per gate pair (through trips only),
     over the days with at least k trips, and the trend of the daily figures."""
     limit = through_minutes * 60
-    durations: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for trip in trips:
-        if trip.kind == "gate" and trip.duration_s > limit:
-            continue
-        durations[(trip.kind, trip.origin, trip.destination)][trip.day].append(trip.duration_s)
+    grouped: dict[tuple[str, str, str], dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for kind, origin, destination, day, seconds, trips in durations:
+        if kind == "section" or seconds <= limit:
+            grouped[(kind, origin, destination)][day].append((seconds, trips))
     rows = []
-    for (kind, origin, destination), by_day in sorted(durations.items()):
+    first = date.fromisoformat(period.first_day).toordinal()
+    for (kind, origin, destination), by_day in sorted(grouped.items()):
         pooled: list[int] = []
         trend: list[TrendPoint] = []
         dropped = 0
         for day in sorted(by_day):
-            values = sorted(by_day[day])
+            values = list(chain.from_iterable(repeat(v, n) for v, n in sorted(by_day[day])))
             if len(values) < period.k:
                 dropped += 1
                 continue
@@ -260,7 +280,6 @@ def travel_times(trips: Iterable[Trip], period: Period, through_minutes: float) 
             trend.append(TrendPoint(day=day, trips=len(values), median_s=quantile(values, 0.5),
                                     p85_s=quantile(values, 0.85)))  # fmt: skip
         pooled.sort()
-        first = date.fromisoformat(period.first_day).toordinal()
         rows.append(
             TravelTimeRow(
                 kind="section" if kind == "section" else "gate",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cordon.config.zone import Purpose, ZoneConfig
@@ -122,8 +123,16 @@ class FlowRecorder:
 class FlowPipeline:
     """Records reads into the flow store and closes the days that are over."""
 
-    def __init__(self, zone: ZoneConfig, store: FlowStore, secrets: DaySecrets, recorder: FlowRecorder) -> None:
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        store: FlowStore,
+        secrets: DaySecrets,
+        recorder: FlowRecorder,
+        raw_retention_days: int = 31,
+    ) -> None:
         self.zone = zone
+        self.raw_retention_days = raw_retention_days
         self.store = store
         self.secrets = secrets
         self.recorder = recorder
@@ -138,8 +147,9 @@ class FlowPipeline:
             self._open.update({r.day for r in records if r.token is not None})
         return len(records)
 
-    def close_due_days(self, now: datetime) -> list[str]:
-        """Destroy the secrets of days that are over, and keep the trips of every such day once."""
+    def close_due_days(self, now: datetime, purge: bool = True) -> list[str]:
+        """Destroy the secrets of days that are over, keep the trips of every such day once, and (`purge`)
+        delete the raw records older than the retention period."""
         self.secrets.expire(now)
         if self._open is None:
             closed = self.store.closed_days()
@@ -150,11 +160,16 @@ class FlowPipeline:
             trips = day_trips(self.store.day_records(day), self.layout)
             self.store.close_day(day, trips, int(now.timestamp()))
             log.info("flows: %s closed with %d trips", day, len(trips))
+        if due and purge:
+            today = date.fromisoformat(local_day(now, self.zone.zone.timezone))
+            purged = self.store.purge_raw((today - timedelta(days=self.raw_retention_days)).isoformat())
+            if purged:
+                log.info("flows: %d raw records older than %d days deleted", purged, self.raw_retention_days)
         return due
 
     def finish(self) -> list[str]:
         """Close every day now (a replayed period is over: no read of it will come any more)."""
-        return self.close_due_days(END_OF_TIME)
+        return self.close_due_days(END_OF_TIME, purge=False)
 
 
 def build_pipeline(settings: Settings, zone: ZoneConfig, clock: Callable[[], datetime] = utcnow) -> FlowPipeline:
@@ -165,20 +180,29 @@ def build_pipeline(settings: Settings, zone: ZoneConfig, clock: Callable[[], dat
         zone.zone.timezone, directory=secret_dir(settings), grace=timedelta(minutes=flows.grace_minutes), clock=clock
     )
     recorder = FlowRecorder(zone, secrets, statistics_cameras_only=flows.statistics_cameras_only)
-    return FlowPipeline(zone, store, secrets, recorder)
+    return FlowPipeline(zone, store, secrets, recorder, flows.raw_retention_days)
 
 
 class FlowSink:
     """Bus subscriber: queues committed reads; one thread records them and closes days every second."""
 
     def __init__(
-        self, pipeline: FlowPipeline, *, clock: Callable[[], datetime] = utcnow, max_pending: int = 2_000_000
+        self,
+        pipeline: FlowPipeline,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        max_pending: int = 2_000_000,
+        linger_s: float = 0.25,
+        batch: int = 20_000,
     ) -> None:
         self.pipeline = pipeline
         self.clock = clock
         self.max_pending = max_pending
+        self.linger_s = linger_s
+        self.batch = batch
         self.dropped = 0  # reads not recorded because the queue was full (statistics, never evidence)
         self.recorded = 0
+        self.cpu_s = 0.0  # CPU seconds the sink's thread spent recording (what the flows cost ingest)
         self._queue: deque[Sequence[PlateRead]] = deque()
         self._pending = 0
         self._wake = threading.Condition()
@@ -191,9 +215,11 @@ class FlowSink:
             if self._pending + len(reads) > self.max_pending:
                 self.dropped += len(reads)
                 return
+            first = not self._queue
             self._queue.append(reads)
             self._pending += len(reads)
-            self._wake.notify()
+            if first or self._pending >= self.batch:  # wake the thread, or cut its lingering short
+                self._wake.notify()
 
     def start(self) -> None:
         self.pipeline.close_due_days(self.clock())  # days that ended while the process was down
@@ -222,16 +248,21 @@ class FlowSink:
 
     def _record(self, reads: list[PlateRead]) -> None:
         if reads:
+            started = time.thread_time()
             try:
                 self.recorded += self.pipeline.record(reads)
             except Exception:
                 log.exception("flows: %d reads could not be recorded", len(reads))
+            self.cpu_s += time.thread_time() - started
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 if not self._queue and not self._stopping:
                     self._wake.wait(1.0)
+                if self._queue and not self._stopping and self._pending < self.batch:
+                    # Linger a moment: one large transaction costs far less per read than many small ones.
+                    self._wake.wait(self.linger_s)
                 stopping = self._stopping
             self._record(self._take())
             try:

@@ -49,6 +49,21 @@ class Trip(NamedTuple):
     vehicle_class: str
 
 
+class TripAtom(NamedTuple):
+    """Gate trips of one local day between two gates, and how many of them were through traffic."""
+
+    day: str
+    origin: str
+    destination: str
+    trips: int
+    through: int  # trips in and out within the through-traffic limit
+
+
+#: Trips of one kind, origin and destination on one local day that took exactly `duration_s` seconds:
+#: (kind, origin, destination, day, duration_s, trips). A plain tuple: a month of them is most of a million rows.
+DurationCount = tuple[str, str, str, str, int, int]
+
+
 @lru_cache(maxsize=64)
 def _tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)

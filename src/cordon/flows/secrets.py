@@ -121,7 +121,7 @@ class DaySecrets:
         def token(plate: str) -> bytes:
             state = hasher.copy()
             state.update(plate.encode())
-            return state.digest()  # type: ignore[no-any-return]
+            return state.digest()
 
         return token
 

@@ -25,7 +25,7 @@ from cordon.flows.models import (
     ThroughOut,
     TravelTimesOut,
 )
-from cordon.flows.records import Trip, days_between
+from cordon.flows.records import SLOT_S, Trip, TripAtom, day_bounds, days_between
 from cordon.flows.store import FlowStore
 from cordon.flows.trips import ZoneLayout, camera_transitions, day_trips
 
@@ -66,16 +66,30 @@ class FlowsService:
             raise _invalid("to", f"a period is at most {MAX_DAYS} days")
         return Period(first_day=first, last_day=last, k=self.k)
 
-    def _trips(self, period: Period) -> list[Trip]:
-        """Trips of the period: kept ones for closed days, linked on the fly for days still open."""
-        days = days_between(period.first_day, period.last_day)
+    def _open_trips(self, period: Period) -> list[Trip]:
+        """Trips of the period's days not closed yet, linked on the fly (closed days keep theirs)."""
         closed = self.store.closed_days()
-        trips = self.store.trips([d for d in days if d in closed], "gate")
-        trips += self.store.trips([d for d in days if d in closed], "section")
-        for day in days:
+        trips: list[Trip] = []
+        for day in days_between(period.first_day, period.last_day):
             if day not in closed:
                 trips += day_trips(self.store.day_records(day), self.layout)
         return trips
+
+    def _trip_atoms(self, period: Period, minutes: float) -> list[TripAtom]:
+        through_s = minutes * 60
+        kept = self.store.trip_atoms(period.first_day, period.last_day, through_s)
+        return kept + figures.trip_atoms(self._open_trips(period), through_s)
+
+    def _bin_s(self, period: Period, granularity: Granularity) -> int | None:
+        """How SQLite may bin the counts: local days; hours when every offset of the period is whole hours (so
+        a UTC hour is a local hour, as in Belgium); else 15-minute slots, binned here."""
+        if granularity == "day":
+            return None
+        if granularity == "hour":
+            bounds = [day_bounds(day, self.timezone) for day in days_between(period.first_day, period.last_day)]
+            if all(int(edge.timestamp()) % 3600 == 0 for pair in bounds for edge in pair):
+                return 3600
+        return SLOT_S
 
     # -- the figures -----------------------------------------------------------------------------------------
 
@@ -87,7 +101,7 @@ class FlowsService:
         if unknown:
             raise _invalid("by", f"unknown dimension {unknown[0]!r}; choose from {', '.join(COUNT_DIMENSIONS)}")
         period = self.period(first, last)
-        cells = self.store.count_cells(period.first_day, period.last_day)
+        cells = self.store.count_cells(period.first_day, period.last_day, by, bin_s=self._bin_s(period, granularity))
         return figures.counts(cells, period, self.timezone, granularity, by)
 
     def profile(
@@ -96,7 +110,8 @@ class FlowsService:
         if camera is not None and self.zone.camera(camera) is None:
             raise _invalid("camera", f"unknown camera {camera!r}")
         period = self.period(first, last)
-        cells = self.store.count_cells(period.first_day, period.last_day)
+        cells = self.store.count_cells(period.first_day, period.last_day, (), bin_s=self._bin_s(period, "hour"),
+                                       camera=camera)  # fmt: skip
         days = days_between(period.first_day, period.last_day)
         return figures.profile(cells, period, self.timezone, days, weekly=weekly, camera=camera)
 
@@ -105,7 +120,8 @@ class FlowsService:
         period = self.period(first, last)
         if not cameras:
             gates = [gate.id for gate in self.zone.gates]
-            return figures.od_matrix(figures.gate_od_atoms(self._trips(period)), period, "gates", gates)
+            gate_atoms = [(a.day, a.origin, a.destination, a.trips) for a in self._trip_atoms(period, 0)]
+            return figures.od_matrix(gate_atoms, period, "gates", gates)
         for camera in cameras:
             if self.zone.camera(camera) is None:
                 raise _invalid("cameras", f"unknown camera {camera!r}")
@@ -114,23 +130,28 @@ class FlowsService:
         chosen = frozenset(cameras)
         atoms: list[tuple[str, str, str, int]] = []
         for day in days_between(period.first_day, period.last_day):
-            moves = camera_transitions(self.store.day_records(day), chosen)
+            moves = camera_transitions(self.store.day_records(day, cameras=chosen), chosen)
             atoms.extend((day, a, b, n) for (a, b), n in moves.items())
         return figures.od_matrix(atoms, period, "cameras", sorted(chosen))
 
     def travel_times(self, first: str | None, last: str | None) -> TravelTimesOut:
         period = self.period(first, last)
-        return figures.travel_times(self._trips(period), period, self.through_minutes)
+        limit = self.through_minutes * 60
+        durations = self.store.durations(period.first_day, period.last_day, limit)
+        durations += figures.duration_counts(self._open_trips(period), limit)
+        return figures.travel_times(durations, period, self.through_minutes)
 
     def through(self, first: str | None, last: str | None, minutes: float | None = None) -> ThroughOut:
         if minutes is not None and not 0 < minutes <= 240:
             raise _invalid("minutes", "minutes must be above 0 and at most 240")
         period = self.period(first, last)
-        return figures.through(self._trips(period), period, minutes or self.through_minutes)
+        minutes = minutes or self.through_minutes
+        return figures.through(self._trip_atoms(period, minutes), period, minutes)
 
     def heavy_share(self, first: str | None, last: str | None) -> HeavyOut:
         period = self.period(first, last)
-        return figures.heavy_share(self.store.count_cells(period.first_day, period.last_day), period)
+        cells = self.store.count_cells(period.first_day, period.last_day, ("camera", "vehicle_class"), bin_s=None)
+        return figures.heavy_share(cells, period)
 
     def figure(self, name: FigureName, first: str | None, last: str | None) -> Figure:
         """A figure by its name, with its default options (what exports use)."""

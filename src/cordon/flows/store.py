@@ -7,6 +7,8 @@ once the day's secret is destroyed (`cordon.flows.secrets`). Tables:
   refer to it by number (four columns a record instead of nine: the flows add less to ingest);
 - `flow_records`: one row per recorded read (`FlowRecord`), token NULL for reads recorded after their day's
   secret was destroyed;
+- `flow_day_rows`: the range of row ids each day's records lie in (records come in time order; a late read
+  widens its day's range);
 - `flow_counts`: passages per local day, 15-minute slot and dims, kept up to date on every append (late reads
   included);
 - `flow_trips`: gate-to-gate and section trips, derived once per day when the day is closed (its secret gone,
@@ -21,6 +23,7 @@ a power cut may lose the last second.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections import Counter
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cordon.errors import CordonError
-from cordon.flows.records import SLOT_S, FlowRecord, Trip
+from cordon.flows.records import SLOT_S, DurationCount, FlowRecord, Trip, TripAtom, day_bounds
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -42,7 +45,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE flow_records (
         day TEXT NOT NULL, at INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id), token BLOB
     );
-    CREATE INDEX flow_records_day ON flow_records (day);
+    CREATE TABLE flow_day_rows (day TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL);
     CREATE TABLE flow_counts (
         day TEXT NOT NULL, slot INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id),
         n INTEGER NOT NULL, PRIMARY KEY (day, slot, dims)
@@ -51,14 +54,16 @@ MIGRATIONS: tuple[str, ...] = (
         day TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, destination TEXT NOT NULL,
         start INTEGER NOT NULL, duration_s INTEGER NOT NULL, vehicle_class TEXT NOT NULL
     );
-    CREATE INDEX flow_trips_day ON flow_trips (day, kind);
+    CREATE INDEX flow_trips_kind_day ON flow_trips (kind, day, origin, destination, duration_s);
     CREATE TABLE flow_days (day TEXT PRIMARY KEY, closed_at INTEGER NOT NULL, trips INTEGER NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-_ALL = "SELECT day, at, dims, token FROM flow_records WHERE day = ?"
-_LINKED = "SELECT day, at, dims, token FROM flow_records WHERE day = ? AND token IS NOT NULL"
+_ALL = "SELECT day, at, dims, token FROM flow_records WHERE rowid BETWEEN ? AND ? AND day = ?"
+_LINKED = _ALL + " AND token IS NOT NULL"
 Dims = tuple[str, str, str, str, str, str]  # camera, lane, direction, movement, vehicle_class, country
+DIM_COLUMNS = ("camera", "lane", "direction", "movement", "vehicle_class")
+MAX_DURATION_S = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,8 @@ class FlowStore:
     def __init__(self, path: Path, *, zone_id: str, timezone: str) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # readable by the Cordon service alone (SQLite gives -wal and -shm the same mode)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -102,6 +109,7 @@ class FlowStore:
         self.zone_id, self.timezone = self._meta(zone_id, timezone)
         self._dim_ids: dict[Dims, int] = {}
         self._dims: dict[int, Dims] = {}
+        self._midnights: dict[str, int] = {}
         self._load_dims(self._db)
 
     def _meta(self, zone_id: str, timezone: str) -> tuple[str, str]:
@@ -135,15 +143,34 @@ class FlowStore:
             ids = self._dim_ids
             rows = []
             for r in records:
-                dims = (r.camera, r.lane, r.direction, r.movement, r.vehicle_class, r.country)
+                dims = r[2:8]  # camera, lane, direction, movement, vehicle_class, country
                 found = ids.get(dims)
-                rows.append((r.day, r.at, self._new_dims(dims) if found is None else found, r.token))
+                rows.append((r[0], r[1], self._new_dims(dims) if found is None else found, r[8]))
             self._db.executemany("INSERT INTO flow_records VALUES (?, ?, ?, ?)", rows)
+            self._note_rows(rows)
             cells = Counter((day, at - at % SLOT_S, dims) for day, at, dims, _ in rows)
             self._db.executemany(
                 "INSERT INTO flow_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 [(*key, n) for key, n in cells.items()],
             )
+
+    def _note_rows(self, rows: list[tuple[str, int, int, bytes | None]]) -> None:
+        """Keep each day's range of row ids: a day's records are found by rowid range (no index to keep up on
+        every insert). One writer appends in one transaction, so the batch's row ids are consecutive."""
+        last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        first = last - len(rows) + 1
+        spans: dict[str, list[int]] = {}
+        for offset, row in enumerate(rows):
+            span = spans.get(row[0])
+            if span is None:
+                spans[row[0]] = [first + offset, first + offset]
+            else:
+                span[1] = first + offset
+        self._db.executemany(
+            "INSERT INTO flow_day_rows VALUES (?, ?, ?) ON CONFLICT (day) DO UPDATE SET "
+            "first = min(first, excluded.first), last = max(last, excluded.last)",
+            [(day, a, b) for day, (a, b) in spans.items()],
+        )
 
     def _new_dims(self, dims: Dims) -> int:
         cursor = self._db.execute("INSERT INTO flow_dims VALUES (NULL, ?, ?, ?, ?, ?, ?)", dims)
@@ -172,6 +199,23 @@ class FlowStore:
             self._db.executemany("INSERT INTO flow_trips VALUES (?, ?, ?, ?, ?, ?, ?)", trips)
             self._db.execute("INSERT INTO flow_days VALUES (?, ?, ?)", (day, closed_at, len(trips)))
 
+    def purge_raw(self, before: str) -> int:
+        """Delete the raw records (and so the tokens) of closed days before `before` (ISO); their counts and
+        trips stay. Returns how many records went."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            spans = self._db.execute(
+                "SELECT r.day, r.first, r.last FROM flow_day_rows r JOIN flow_days d ON d.day = r.day WHERE r.day < ?",
+                (before,),
+            ).fetchall()
+            gone = 0
+            for day, first, last in spans:
+                cursor = self._db.execute("DELETE FROM flow_records WHERE rowid BETWEEN ? AND ? AND day = ?",
+                                          (first, last, day))  # fmt: skip
+                gone += cursor.rowcount
+                self._db.execute("DELETE FROM flow_day_rows WHERE day = ?", (day,))
+        return gone
+
     # -- reading ---------------------------------------------------------------------------------------------
 
     def closed_days(self) -> set[str]:
@@ -181,20 +225,89 @@ class FlowStore:
     def record_days(self) -> list[str]:
         """Every local day with at least one count."""
         with self._reader() as db:
-            return [row[0] for row in db.execute("SELECT DISTINCT day FROM flow_counts ORDER BY day")]
+            query = "SELECT day FROM flow_day_rows UNION SELECT day FROM flow_days ORDER BY day"
+            return [row[0] for row in db.execute(query)]
 
-    def day_records(self, day: str, linked_only: bool = True) -> list[FlowRecord]:
-        """A day's records (only those with a token, by default), in no particular order."""
+    def day_records(
+        self, day: str, linked_only: bool = True, cameras: frozenset[str] | None = None
+    ) -> list[FlowRecord]:
+        """A day's records (only those with a token, by default; only `cameras`' if given), in no order."""
         query = _LINKED if linked_only else _ALL
         with self._reader() as db:
-            rows = db.execute(query, (day,)).fetchall()
+            span = db.execute("SELECT first, last FROM flow_day_rows WHERE day = ?", (day,)).fetchone()
+            if span is None:
+                return []
+            if cameras is None:
+                rows = db.execute(query, (*span, day)).fetchall()
+            else:
+                self._load_dims(db)
+                wanted = [i for i, dims in list(self._dims.items()) if dims[0] in cameras]
+                marks = ", ".join("?" * len(wanted))
+                rows = db.execute(f"{query} AND dims IN ({marks})", (*span, day, *wanted)).fetchall()
             return [FlowRecord(d, at, *self._dims_of(db, dims), token) for d, at, dims, token in rows]
 
-    def count_cells(self, first: str, last: str) -> list[CountCell]:
-        """The counts of the days from `first` to `last` (ISO, both included)."""
+    def count_cells(
+        self,
+        first: str,
+        last: str,
+        by: Sequence[str] = DIM_COLUMNS,
+        *,
+        bin_s: int | None = SLOT_S,
+        camera: str | None = None,
+    ) -> list[CountCell]:
+        """Passages of the days from `first` to `last` (ISO, both included), added up by SQLite over what `by`
+        leaves out (a dimension not in `by` is ""), per bin of `bin_s` seconds aligned on UTC (900 or 3600), or
+        per local day (`bin_s=None`: the slot is then the day's local midnight)."""
+        if bin_s not in (None, SLOT_S, 3600):
+            raise ValueError("bin_s is 900, 3600 or None")
+        columns = [c for c in DIM_COLUMNS if c in by]  # names from a fixed list, never from the caller
+        select = "".join(f", d.{c}" for c in columns)
+        slot = "0" if bin_s is None else f"c.slot - c.slot % {bin_s}"
+        query = (
+            f"SELECT c.day, {slot} AS bin{select}, sum(c.n) FROM flow_counts c "  # noqa: S608
+            "JOIN flow_dims d ON d.id = c.dims WHERE c.day BETWEEN ? AND ?"
+            + (" AND d.camera = ?" if camera is not None else "")
+            + f" GROUP BY c.day, bin{select}"
+        )
+        params = (first, last) if camera is None else (first, last, camera)
         with self._reader() as db:
-            rows = db.execute("SELECT * FROM flow_counts WHERE day BETWEEN ? AND ?", (first, last)).fetchall()
-            return [CountCell(day, slot, *self._dims_of(db, dims)[:5], n) for day, slot, dims, n in rows]
+            rows = db.execute(query, params).fetchall()
+        where = [columns.index(c) + 2 if c in columns else None for c in DIM_COLUMNS]
+        cells = []
+        for row in rows:
+            values = [row[i] if i is not None else "" for i in where]
+            start = row[1] if bin_s is not None else self._midnight(row[0])
+            cells.append(CountCell(row[0], start, values[0], values[1], values[2], values[3], values[4], row[-1]))
+        return cells
+
+    def _midnight(self, day: str) -> int:
+        found = self._midnights.get(day)
+        if found is None:
+            found = self._midnights[day] = int(day_bounds(day, self.timezone)[0].timestamp())
+        return found
+
+    def trip_atoms(self, first: str, last: str, through_s: float) -> list[TripAtom]:
+        """Kept gate trips per day and gate pair, and how many took at most `through_s` seconds."""
+        query = (
+            "SELECT day, origin, destination, count(*), sum(duration_s <= ?) FROM flow_trips "
+            "WHERE kind = 'gate' AND day BETWEEN ? AND ? GROUP BY day, origin, destination"
+        )
+        with self._reader() as db:
+            return [TripAtom._make(row) for row in db.execute(query, (through_s, first, last))]
+
+    def durations(self, first: str, last: str, through_s: float) -> list[DurationCount]:
+        """Kept trip durations, as (kind, origin, destination, day, seconds, trips): every section trip, and
+        gate trips of at most `through_s` seconds (travel times use those). SQLite walks a covering index in
+        its order, so a month of trips comes back as a few hundred thousand rows, not millions."""
+        query = (
+            "SELECT kind, origin, destination, day, duration_s, count(*) FROM flow_trips "
+            "WHERE kind = ? AND day BETWEEN ? AND ? AND duration_s <= ? "
+            "GROUP BY kind, day, origin, destination, duration_s"
+        )
+        with self._reader() as db:
+            rows: list[DurationCount] = db.execute(query, ("section", first, last, MAX_DURATION_S)).fetchall()
+            rows += db.execute(query, ("gate", first, last, through_s)).fetchall()
+        return rows
 
     def trips(self, days: Sequence[str], kind: str) -> list[Trip]:
         """The kept trips of `kind` on closed days among `days`."""

@@ -30,32 +30,55 @@ def primary(values: Mapping[K, int], k: int) -> set[K]:
     return {key for key, value in values.items() if 0 < value < k}
 
 
-def complementary(values: Mapping[K, int], suppressed: set[K], parent: Callable[[K], Hashable], k: int) -> set[K]:
-    """`suppressed` grown so that, in every parent, the suppressed children add up to 0 or at least k."""
-    groups: dict[Hashable, list[K]] = {}
+Groups = dict[Hashable, list[K]]
+
+
+def _groups(values: Mapping[K, int], parent: Callable[[K], Hashable]) -> Groups[K]:
+    groups: Groups[K] = {}
     for key in values:
         groups.setdefault(parent(key), []).append(key)
-    grown = set(suppressed)
-    for children in groups.values():
-        hidden = sum(values[c] for c in children if c in grown)
+    return groups
+
+
+def _complete(
+    values: Mapping[K, int],
+    suppressed: set[K],
+    parent: Callable[[K], Hashable],
+    groups: dict[Hashable, list[K]],
+    k: int,
+) -> bool:
+    """Grow `suppressed` within the parents it touches; returns whether it grew."""
+    grew = False
+    for group in {parent(key) for key in suppressed}:
+        children = groups[group]
+        hidden = sum(values[c] for c in children if c in suppressed)
         if hidden == 0 or hidden >= k:
             continue
-        for child in sorted((c for c in children if c not in grown), key=lambda c: (values[c], repr(c))):
-            grown.add(child)
+        for child in sorted((c for c in children if c not in suppressed), key=lambda c: (values[c], repr(c))):
+            suppressed.add(child)
+            grew = True
             hidden += values[child]
             if hidden >= k:
                 break
+    return grew
+
+
+def complementary(values: Mapping[K, int], suppressed: set[K], parent: Callable[[K], Hashable], k: int) -> set[K]:
+    """`suppressed` grown so that, in every parent, the suppressed children add up to 0 or at least k."""
+    grown = set(suppressed)
+    _complete(values, grown, parent, _groups(values, parent), k)
     return grown
 
 
 def protect(values: Mapping[K, int], k: int, parents: Sequence[Callable[[K], Hashable]] = ()) -> set[K]:
     """Primary suppression, then complementary suppression along each parent, repeated until it settles."""
     suppressed = primary(values, k)
+    grouped = [(parent, _groups(values, parent)) for parent in parents]
     for _ in range(8):
-        before = len(suppressed)
-        for parent in parents:
-            suppressed = complementary(values, suppressed, parent, k)
-        if len(suppressed) == before:
+        grew = False
+        for parent, groups in grouped:
+            grew = _complete(values, suppressed, parent, groups, k) or grew
+        if not grew:
             break
     return suppressed
 

@@ -64,3 +64,4 @@ class Scope:
     until: datetime | None
     cameras: tuple[str, ...] = ()
     plates: tuple[str, ...] | None = None
+    area: tuple[str, ...] = ()  # cameras found in an area box: those outside the purpose are left out, not refused

@@ -78,6 +78,7 @@ class InvestigationDb:
             raise
 
     def close(self) -> None:
+        """Close every connection (safe to call twice)."""
         with self._lock:
             self._closed = True
             for connection in self._connections:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from cordon.auth.roles import Role
 from cordon.config.zone import Camera
 from cordon.investigate.consultation import Consultation, ConsultationPurpose, Scope
-from cordon.investigate.register import ProsecutorDecision
+from cordon.investigate.register import LegalHold, ProsecutorDecision
 from cordon.timeutil import isoformat_z
 
 #: Roles that may consult passages at all; only investigators beyond the open period.
@@ -37,12 +37,23 @@ class CameraWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldReads:
+    """Reads a legal hold of the consultation's own case keeps beyond retention: by plate or by read id, at the
+    cameras the consultation may read."""
+
+    camera_ids: tuple[str, ...]
+    plates: frozenset[str]
+    read_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
 class Allowed:
     """The consultation may run, on exactly these windows."""
 
     windows: tuple[CameraWindow, ...]
     decision_reference: str | None  # the prosecutor decision relied on, if any
     excluded: tuple[str, ...] = ()  # cameras left out, each with why (not authorised for the purpose)
+    held: HeldReads | None = None  # reads of the case frozen by a legal hold, reachable beyond retention
 
     allowed = True
 
@@ -85,7 +96,8 @@ def _cameras_in_scope(
     scope: Scope, purpose: ConsultationPurpose, cameras: Mapping[str, Camera]
 ) -> tuple[list[Camera], list[str], list[str]]:
     """(cameras the query reads, cameras excluded with why, problems that refuse it)."""
-    wanted = scope.cameras or tuple(cameras)
+    named = set(scope.cameras)
+    wanted = (*scope.cameras, *(c for c in scope.area if c not in named)) or tuple(cameras)
     chosen: list[Camera] = []
     excluded: list[str] = []
     problems: list[str] = []
@@ -99,7 +111,7 @@ def _cameras_in_scope(
                 f"camera {camera_id} is authorised for {', '.join(p.value for p in camera.purposes)} only, "
                 f"not for {purpose.value} police"
             )
-            (problems if scope.cameras else excluded).append(why)
+            (problems if camera_id in named else excluded).append(why)
             continue
         chosen.append(camera)
     return chosen, excluded, problems
@@ -138,8 +150,12 @@ def decide(
     cameras: Sequence[Camera],
     decisions: Mapping[str, ProsecutorDecision],
     now: datetime,
+    holds: Sequence[LegalHold] = (),
 ) -> Verdict:
-    """May this consultation run, and on which reads? Pure: same inputs, same answer."""
+    """May this consultation run, and on which reads? Pure: same inputs, same answer.
+
+    Under a prosecutor decision, a judicial consultation for a case also reaches the reads that the case's own
+    active legal holds keep beyond retention (`Allowed.held`); nobody else's holds widen anything."""
     if role not in CONSULTING_ROLES:
         return Refused("role_not_allowed", (f"the role {role.value} may not consult passages",))
     missing = _missing_fields(consultation)
@@ -192,4 +208,12 @@ def decide(
         since = floor if scope.since is None else max(scope.since, now - timedelta(days=camera.retention_days))
         if since < until:
             windows.append(CameraWindow(camera.id, since, until))
-    return Allowed(tuple(windows), decision.reference if decision else None, tuple(excluded))
+    held = None
+    if decision is not None and consultation.purpose is ConsultationPurpose.JUDICIAL:
+        own = [h for h in holds if h.case_reference == consultation.case_reference and h.active(now)]
+        if own:
+            plates = frozenset(p for h in own for p in h.plates)
+            if scope.plates is not None:  # a plate's query reaches only that plate's held reads
+                plates &= frozenset(scope.plates)
+            held = HeldReads(tuple(c.id for c in chosen), plates, frozenset(r for h in own for r in h.read_ids))
+    return Allowed(tuple(windows), decision.reference if decision else None, tuple(excluded), held)

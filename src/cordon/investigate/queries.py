@@ -83,12 +83,19 @@ class _AreaQuery(_Query):
     bbox: BoundingBox | None = Field(default=None, description="Area as a box: the cameras standing in it.")
 
     def cameras(self, zone: ZoneConfig) -> tuple[str, ...]:
+        return self.camera_ids
+
+    def area(self, zone: ZoneConfig) -> tuple[str, ...]:
+        """The cameras standing in the box (the door leaves out those outside the consultation's purpose)."""
         if self.bbox is None:
-            return self.camera_ids
-        inside = tuple(c.id for c in zone.cameras if self.bbox.holds(c) and c.id not in self.camera_ids)
-        if not inside and not self.camera_ids:
+            return ()
+        inside = tuple(c.id for c in zone.cameras if self.bbox.holds(c))
+        if not inside:
             raise unprocessable("empty_area", "no camera of the zone stands inside the box")
-        return self.camera_ids + inside
+        return inside
+
+    def scope(self, zone: ZoneConfig) -> Scope:
+        return Scope(self.window.since, self.window.until, self.cameras(zone), None, self.area(zone))
 
 
 class PlateSearch(_PlateQuery):
@@ -188,7 +195,7 @@ class Presence(_AreaQuery):
     def scope(self, zone: ZoneConfig) -> Scope:
         assert self.window.since is not None
         since = self.window.since - timedelta(minutes=self.entered_within_minutes)
-        return Scope(since, self.window.until, self.cameras(zone), None)
+        return Scope(since, self.window.until, self.cameras(zone), None, self.area(zone))
 
 
 class Convoy(_PlateQuery):

@@ -17,6 +17,7 @@ from typing import Any
 from cordon.audit import AuditEvent
 from cordon.config.zone import MAX_RETENTION_DAYS, ZoneConfig
 from cordon.investigate.db import InvestigationDb
+from cordon.investigate.index import SearchIndex
 from cordon.investigate.service import AuditRecorder
 from cordon.store.images import ImageStore
 from cordon.timeutil import isoformat_z, to_micros
@@ -100,6 +101,8 @@ class RetentionJob:
         return camera.retention_days if camera is not None else MAX_RETENTION_DAYS
 
     def run_once(self, now: datetime, dry_run: bool = False) -> RetentionReport:
+        if not dry_run:
+            SearchIndex(self.db).catch_up()  # index first, so pruning sees every plate the deleted reads had
         holds = self.db.holds(active_at=now)
         held_plates = frozenset(p for h in holds for p in h.plates)
         held_reads = frozenset(r for h in holds for r in h.read_ids)
@@ -151,7 +154,9 @@ class RetentionJob:
             refs.update(r[3] for r in doomed if r[3])
             if doomed and not dry_run:
                 with self.db.transaction() as tx:
-                    tx.executemany("DELETE FROM reads WHERE id = ?", [(r[0],) for r in doomed])
+                    ids = [(r[0],) for r in doomed]
+                    tx.executemany("DELETE FROM reads WHERE id = ?", ids)
+                    tx.executemany("DELETE FROM read_candidates WHERE read_id = ?", ids)
         return deleted, held, plates, refs
 
     def _prune_plates(self, plates: set[str]) -> int:

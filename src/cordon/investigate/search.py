@@ -27,6 +27,7 @@ from cordon.investigate.queries import (
 from cordon.investigate.reads import MAX_PLATES, FoundRead, Passage, ReadsView
 from cordon.investigate.results import ConsultationResult, DoorOut, ReadOut
 from cordon.plates import edit_distance, lookalike_key
+from cordon.records import Movement
 from cordon.timeutil import from_micros, to_micros
 
 
@@ -105,6 +106,11 @@ def convoy(zone: ZoneConfig, view: ReadsView, query: Convoy) -> ConsultationResu
     )
 
 
+def _gate_cameras(zone: ZoneConfig) -> frozenset[str]:
+    """Cameras with an entry or exit lane: the only ones that tell whether a vehicle is inside."""
+    return frozenset(c.id for c in zone.cameras if any(lane.movement is not Movement.INTERNAL for lane in c.lanes))
+
+
 def execute(zone: ZoneConfig, view: ReadsView, query: Query) -> ConsultationResult:
     """Run an allowed query. Exports are read here too (their ZIP is built by `cordon.investigate.export`)."""
     door = DoorOut.of(view.allowed)
@@ -112,10 +118,9 @@ def execute(zone: ZoneConfig, view: ReadsView, query: Query) -> ConsultationResu
         return _reads_result(zone, view, query.type, view.plate_reads(query.plate, query.limit + 1), query.limit)
     if isinstance(query, WildcardSearch):
         plates = view.plates_matching(query.pattern)
-        if len(plates) > MAX_PLATES:
-            plates = plates[:MAX_PLATES]
-        found = view.plates_reads(plates, query.limit + 1)
-        return _reads_result(zone, view, query.type, found, query.limit, len(plates))
+        result = _reads_result(zone, view, query.type, view.plates_reads(plates[:MAX_PLATES], query.limit + 1),
+                               query.limit, min(len(plates), MAX_PLATES))  # fmt: skip
+        return result.model_copy(update={"truncated": True}) if len(plates) > MAX_PLATES else result
     if isinstance(query, FuzzySearch):
         return fuzzy(zone, view, query)
     if isinstance(query, AreaSearch):
@@ -128,15 +133,16 @@ def execute(zone: ZoneConfig, view: ReadsView, query: Query) -> ConsultationResu
     if isinstance(query, Presence):
         assert query.window.since is not None and query.window.until is not None
         entered_after = query.window.since - timedelta(minutes=query.entered_within_minutes)
-        passages = view.passages(entered_after, query.window.until)
+        passages = view.passages(entered_after, query.window.until, _gate_cameras(zone))
         found_present = patterns.present(zone, passages, query.window.since, query.window.until, entered_after)
         return ConsultationResult(type=query.type, count=len(found_present), door=door, present=found_present)
     if isinstance(query, Convoy):
         return convoy(zone, view, query)
     if isinstance(query, ShortVisits):
         local = ZoneInfo(zone.zone.timezone)
-        leads = patterns.short_visits(zone, view.passages(), query.max_minutes, query.min_days, query.within_days,
-                                      query.same_gate, local)  # fmt: skip
+        gates = frozenset(camera for gate in zone.gates for camera in gate.cameras)
+        leads = patterns.short_visits(zone, view.passages(cameras=gates), query.max_minutes, query.min_days,
+                                      query.within_days, query.same_gate, local)  # fmt: skip
         return ConsultationResult(
             type=query.type, count=min(len(leads), query.limit), truncated=len(leads) > query.limit, door=door,
             leads=leads[: query.limit],

@@ -21,6 +21,7 @@ from cordon.investigate.consultation import Consultation
 from cordon.investigate.db import InvestigationDb
 from cordon.investigate.door import Allowed, Refused, decide
 from cordon.investigate.export import EvidenceExport, build_export
+from cordon.investigate.index import SearchIndex
 from cordon.investigate.queries import Export, Query
 from cordon.investigate.reads import ReadsView
 from cordon.investigate.results import ConsultationResult
@@ -101,19 +102,23 @@ class Investigation:
             verdict = Refused("forbidden", (f"the role {who.role.value} may not {query.permission.value}",))
         else:
             scope = query.scope(self.zone)
-            verdict = decide(consultation, scope, who.role, self.zone.cameras, self.db.decisions(), now)
+            holds = self.db.holds(active_at=now)
+            verdict = decide(consultation, scope, who.role, self.zone.cameras, self.db.decisions(), now, holds)
         if isinstance(verdict, Refused):
             details = {"refusal": verdict.code, "missing": list(verdict.missing)}
             self.audit.record(AuditEvent(**event, result_count=0, outcome=Outcome.DENIED, details=details))
             raise refusal_error(verdict)
         return verdict, event
 
+    def _view(self, allowed: Allowed) -> ReadsView:
+        return ReadsView(self.db.connection(), allowed, SearchIndex(self.db).cursor())
+
     def consult(self, who: Consultant, consultation: Consultation, query: Query) -> ConsultationResult:
         """Run a search or a pattern analysis through the door; audited with its result count."""
         if isinstance(query, Export):
             return self.export(who, consultation, query).result
         allowed, event = self._admit(who, consultation, query)
-        result = execute(self.zone, ReadsView(self.db.connection(), allowed), query)
+        result = execute(self.zone, self._view(allowed), query)
         details = {"decision": allowed.decision_reference, "truncated": result.truncated}
         self.audit.record(AuditEvent(**event, result_count=result.count, details=details))
         return result
@@ -122,7 +127,7 @@ class Investigation:
         """Evidence export (ZIP: reads, images, report, manifest) through the door; audited with the manifest's
         hash, so the file handed over can be matched to its entry later."""
         allowed, event = self._admit(who, consultation, query)
-        result = execute(self.zone, ReadsView(self.db.connection(), allowed), query)
+        result = execute(self.zone, self._view(allowed), query)
         evidence = build_export(self.zone, self.images, who.username, consultation, query, result, event["at"])
         details = {
             "decision": allowed.decision_reference,

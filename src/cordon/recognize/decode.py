@@ -38,6 +38,8 @@ def _lookalike_weights() -> npt.NDArray[np.float32]:
 
 
 _LOOKALIKE_WEIGHTS = _lookalike_weights()
+_MARGIN = 12.0
+"""Shapes scoring this far (in nats) below the best candidate so far cannot reach the top-N."""
 
 DEFAULT_SHARES: dict[str, float] = {
     "BE current": 0.60,
@@ -67,6 +69,14 @@ class GrammarDecoder:
     drop_penalty: float = -3.0
     max_drop: int = 2
     temperature: float = 1.0
+    _priors_by_length: dict[int, npt.NDArray[np.float64]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        priors = {
+            length: np.array([self.prior(shape.fmt.name, shape.fmt.country) for shape in table.shapes])
+            for length, table in shape_tables().items()
+        }
+        object.__setattr__(self, "_priors_by_length", priors)  # frozen: computed once, here
 
     def prior(self, format_name: str, country: str) -> float:
         """Log prior of a format, relative to `BE current`."""
@@ -109,25 +119,29 @@ class GrammarDecoder:
         if table is None:
             return
         masked = np.where(table.masks, logs[None], -np.inf)  # (shapes, length, alphabet)
-        best_idx = masked.argmax(axis=2)
+        order = np.argsort(masked, axis=2)
+        best_idx, second_idx = order[..., -1], order[..., -2]
         best = np.take_along_axis(masked, best_idx[..., None], axis=2)[..., 0]
-        totals = best.sum(axis=1) + penalty
-        for s, shape in enumerate(table.shapes):
-            if not np.isfinite(totals[s]):
-                continue
+        second = np.take_along_axis(masked, second_idx[..., None], axis=2)[..., 0]
+        priors = self._shape_priors(length)
+        totals = best.sum(axis=1) + penalty + priors
+        # Only shapes that can reach the top candidates are spelled out (the rest cost a string each).
+        reachable = np.nonzero(totals >= max(scored.values(), default=-np.inf) - _MARGIN)[0]
+        loss = np.where(np.isfinite(second), best - second, np.inf)
+        for s in reachable:
+            shape = table.shapes[s]
             text = "".join(ALPHABET[i] for i in best_idx[s])
             if shape.fmt.pattern.match(text):
-                _keep(scored, text, float(totals[s]) + self.prior(shape.fmt.name, shape.fmt.country))
+                _keep(scored, text, float(totals[s]))
             # Runner-up: the cheapest single change within the shape (gives top-N its second reading).
-            second = np.sort(masked[s], axis=1)[:, -2]
-            loss = best[s] - second
-            if np.isfinite(loss).any():
-                pos = int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan)))
-                alt_idx = int(np.argsort(masked[s, pos])[-2])
-                alt = text[:pos] + ALPHABET[alt_idx] + text[pos + 1 :]
+            pos = int(np.argmin(loss[s]))
+            if np.isfinite(loss[s, pos]):
+                alt = text[:pos] + ALPHABET[second_idx[s, pos]] + text[pos + 1 :]
                 if shape.fmt.pattern.match(alt):
-                    value = float(totals[s] - loss[pos]) + self.prior(shape.fmt.name, shape.fmt.country)
-                    _keep(scored, alt, value)
+                    _keep(scored, alt, float(totals[s] - loss[s, pos]))
+
+    def _shape_priors(self, length: int) -> npt.NDArray[np.float64]:
+        return self._priors_by_length[length]
 
     def _best_prior(self, text: str) -> float:
         formats = matching_formats(text)

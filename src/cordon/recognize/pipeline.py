@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,9 @@ from cordon.recognize.stages import PAD, Candidate, Decoder, Detection, Detector
 
 Image = npt.NDArray[np.uint8]
 ReaderName = Literal["auto", "rapidocr", "plate"]
+DEFAULT_READER: Literal["rapidocr", "plate"] = "rapidocr"
+"""What `auto` means: the reader that scored best on the dev sets with `bench/recognition.py` (docs/models.md).
+The plate reader trained in this repository becomes the default once it beats the general one there."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,20 @@ def merge_lines(lines: Sequence[SlotProbs]) -> SlotProbs:
     return SlotProbs(ALPHABET + PAD, probs.astype(np.float32))
 
 
+class LineFinder(Protocol):
+    """Finds the text lines of a plate crop and returns them flattened, in reading order."""
+
+    def lines(self, crop: Image) -> list[Image]: ...
+
+
+WEAK_CONFIDENCE = 0.6
+"""A first reading below this confidence, or fitting no common format, gets a second look (text lines)."""
+
+
+def _weak(read: Recognition | None) -> bool:
+    return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in (None, "BE personalised")
+
+
 class Recognizer:
     """Finds and reads plates in images, or reads plate crops."""
 
@@ -57,6 +74,7 @@ class Recognizer:
         rectify_options: RectifyOptions | None = None,
         top: int = 5,
         max_plates: int = 8,
+        line_finder: LineFinder | None = None,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -64,6 +82,7 @@ class Recognizer:
         self.options = rectify_options or RectifyOptions()
         self.top = top
         self.max_plates = max_plates
+        self.line_finder = line_finder
 
     def prepare(self, plate: Image) -> list[list[Image]]:
         """A plate crop as the reader's inputs: one or two ways to read it (one line; two lines when the
@@ -94,7 +113,23 @@ class Recognizer:
                 if candidates and (not best or candidates[0].score > best[0].score):
                     best = candidates
             out.append(Recognition(best) if best else None)
+        if self.line_finder is not None:
+            out = [
+                self._second_look(plate, read) if _weak(read) else read for plate, read in zip(plates, out, strict=True)
+            ]
         return out
+
+    def _second_look(self, plate: Image, first: Recognition | None) -> Recognition | None:
+        """Read the plate's text lines, found and flattened by the line finder; keep the better reading."""
+        assert self.line_finder is not None
+        lines = self.line_finder.lines(plate)
+        if not lines:
+            return first
+        slots = self.reader.read(lines)
+        candidates = self.decoder.decode(slots[0] if len(slots) == 1 else merge_lines(slots), self.top)
+        if candidates and (first is None or candidates[0].score > first.best.score):
+            return Recognition(candidates)
+        return first
 
     def read_crop(self, plate: Image) -> Recognition | None:
         """Read one plate crop."""
@@ -131,8 +166,8 @@ def trained_reader_available() -> bool:
 
 def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
     """The reader by name: `rapidocr` (general text reader from the rapidocr wheel), `plate` (the
-    plate-specific reader trained in this repository), `auto` (the plate reader when its model is there)."""
-    if name == "plate" or (name == "auto" and trained_reader_available()):
+    plate-specific reader trained in this repository), `auto` (`DEFAULT_READER`, when its model is there)."""
+    if name == "plate" or (name == "auto" and DEFAULT_READER == "plate" and trained_reader_available()):
         from cordon.recognize.reader import CordonReader
 
         return CordonReader(threads=threads)
@@ -155,6 +190,7 @@ def build_recognizer(
     threads: int = 1,
     input_size: int = 640,
     top: int = 5,
+    precision: Literal["int8", "float32"] = "int8",
 ) -> Recognizer:
     """The default pipeline: the converted YOLOv8n plate detector, the chosen reader, the grammar decoder."""
     detector = None
@@ -162,7 +198,13 @@ def build_recognizer(
         from cordon.recognize.detect import YoloPlateDetector
         from cordon.recognize.models import converted_detector
 
-        converted = converted_detector(cache_dir)
+        converted = converted_detector(cache_dir, precision=precision)
         detector = YoloPlateDetector(converted.onnx_path, converted.spec, input_size=input_size, threads=threads)
     built = build_reader(reader, threads)
-    return Recognizer(detector, built, rectify_options=rectify_options_for(built), top=top)
+    line_finder = None
+    if built.name.startswith("rapidocr"):  # the general reader reads one text line at a time
+        from cordon.recognize.models import text_detector_model
+        from cordon.recognize.textlines import TextLineFinder
+
+        line_finder = TextLineFinder(text_detector_model(), threads=threads)
+    return Recognizer(detector, built, rectify_options=rectify_options_for(built), top=top, line_finder=line_finder)

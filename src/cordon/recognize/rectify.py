@@ -12,7 +12,7 @@ from cordon.recognize.stages import Box
 
 Image = npt.NDArray[np.uint8]
 
-TWO_LINE_ASPECT = 2.0
+TWO_LINE_ASPECT = 1.7
 """A plate crop narrower than this (width / height) is taken as two lines (motorcycles, square plates)."""
 
 
@@ -53,19 +53,19 @@ def deskew(plate: Image, max_angle: float = 20.0) -> Image:
 
 
 def _band_end(blue: npt.NDArray[np.bool_], width: int) -> int:
-    """How many columns from the left edge a blue band covers (0: none): the band is a run of mostly blue
-    columns that starts within the first 12 % of the width and ends within the first 22 %."""
+    """How many columns from the left edge a blue band covers (0: none): a run of columns at least half as
+    blue as the bluest column of the first 12 % of the width, ending within the first 16 %."""
     share = blue.mean(axis=0)
-    strong = np.nonzero(share[: max(1, int(width * 0.12))] >= 0.25)[0]
-    if strong.size == 0:
+    head = share[: max(1, int(width * 0.12))]
+    peak = float(head.max())
+    if peak < 0.3:
         return 0
-    end = int(strong[0])
-    gap = 0
-    while end < int(width * 0.22) and gap <= max(1, width // 100):
-        gap = 0 if share[end] >= 0.12 else gap + 1
+    threshold = peak / 2
+    end = int(np.argmax(head >= threshold))
+    start = end
+    while end < int(width * 0.16) and share[end] >= threshold:
         end += 1
-    run = end - gap - int(strong[0])
-    return end - gap if run >= max(2, width // 40) else 0
+    return end if end - start >= max(2, width // 40) else 0
 
 
 def cut_eu_band(plate: Image) -> Image:

@@ -54,17 +54,26 @@ class Passage:
 
 
 def is_stream(source: str) -> bool:
-    return source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https", "rtmp", "udp", "tcp")
+    """A live source: a stream URL, a camera device (`/dev/video0`) or a device index (`0`)."""
+    scheme = source.split("://", 1)[0].lower()
+    return scheme in ("rtsp", "rtsps", "http", "https", "rtmp", "udp", "tcp") or is_device(source)
+
+
+def is_device(source: str) -> bool:
+    return source.isdigit() or source.startswith("/dev/video")
 
 
 def open_frames(source: str, start: datetime | None = None, skipper: FrameSkipper | None = None) -> Iterator[Frame]:
     """Frames of a video file or stream. A file's frames are timed from `start` by their position; a stream's
     by the clock. With a `skipper`, frames are grabbed but not decoded while recognition is behind."""
-    capture = cv2.VideoCapture(source)
+    capture = cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
     if not capture.isOpened():
         raise ValueError(f"cannot open the video source {source!r}")
     live = is_stream(source)
     origin = start or datetime.now(UTC)
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    if skipper is not None and 0 < fps <= 240:
+        skipper.fps = fps  # the source's own rate, when it tells
     index = -1
     try:
         while True:

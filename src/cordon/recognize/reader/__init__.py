@@ -8,6 +8,7 @@ run under onnxruntime on the CPU.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from threading import Lock
@@ -50,8 +51,7 @@ class CordonReader:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    import onnxruntime as ort
-
+                    ort = importlib.import_module("onnxruntime")  # untyped: kept behind Any here
                     options = ort.SessionOptions()
                     options.intra_op_num_threads = self.threads
                     options.inter_op_num_threads = 1

@@ -1,0 +1,185 @@
+"""Plate recognition: accuracy on the dev sets and speed, Cordon's pipeline against the off-the-shelf peer.
+
+For each stack:
+1. exact top-1 plate accuracy end to end on ../shared/data/plates-eu-dev (full photographs; the reading of
+   the annotated plate counts: the recognition on its box, else the most confident one);
+2. exact top-1 accuracy on ../shared/data/be-crops-dev with --crop (reader only);
+3. ms per 1280×720 image (detection + reading) on one core: every thread pool pinned to 1
+   (onnxruntime intra-op threads, OMP, OpenCV), the dev photographs resized to 1280×720;
+4. images/s on 2 cores: two worker processes of one thread each.
+
+Stacks: `cordon` (YOLOv8n detector + the chosen reader + grammar decoder, rectification) and `peer` (the same
+detector + RapidOCR's own engine on the crop + plate-format rules: the best off-the-shelf offline stack).
+
+Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes on 2 cores)
+     .venv/bin/python bench/recognition.py --quick          (20 images per set)
+     .venv/bin/python bench/recognition.py --reader plate   (the trained reader, when installed)
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before numpy and onnxruntime load: one core means one core
+
+import argparse  # noqa: E402
+import multiprocessing  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import OtherLoad, print_machine  # noqa: E402
+from cordon.plates import FORMATS, LOOKALIKE_CLASSES, normalize_plate  # noqa: E402
+from cordon.recognize import scoring  # noqa: E402
+from cordon.recognize.images import load_image  # noqa: E402
+from cordon.recognize.pipeline import Recognizer, build_recognizer  # noqa: E402
+from cordon.recognize.stages import Candidate, Recognition  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+cv2.setNumThreads(1)
+
+
+class PeerRecognizer(Recognizer):
+    """Detector + RapidOCR's engine as shipped (its own preprocessing and CTC decoding, text only) + rules:
+    upper case, separators dropped, then look-alike swaps tried until the text fits a known plate format."""
+
+    def __init__(self, base: Recognizer) -> None:
+        super().__init__(base.detector, base.reader, base.decoder, base.options, base.top)
+        from rapidocr import RapidOCR
+
+        self._engine = RapidOCR(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                                        "EngineConfig.onnxruntime.inter_op_num_threads": 1})  # fmt: skip
+
+    def read_plates(self, plates: Sequence[np.ndarray]) -> list[Recognition | None]:
+        out: list[Recognition | None] = []
+        for plate in plates:
+            result = self._engine(np.ascontiguousarray(plate[:, :, ::-1]), use_det=False, use_cls=False, use_rec=True)
+            text = "".join(getattr(result, "txts", None) or ())
+            scores = getattr(result, "scores", None)
+            score = float(scores[0]) if scores else 0.0
+            cleaned = peer_rules(text)
+            out.append(Recognition((Candidate(cleaned, score),)) if cleaned else None)
+        return out
+
+
+_SWAPS = {c: sorted(cls - {c}) for cls in LOOKALIKE_CLASSES for c in cls}
+
+
+def peer_rules(text: str) -> str:
+    """The usual plate post-processing: keep A-Z0-9, then the first look-alike variant fitting a format."""
+    kept = re.sub(r"[^A-Z0-9]", "", text.upper())
+    if not kept:
+        return ""
+    variants = [kept]
+    if len(kept) > 7:
+        variants += [kept[1:], kept[:-2], kept[1:-2]]  # EU band letter, French departement number
+    for variant in variants:
+        for fmt in FORMATS[:-1]:  # not the catch-all personalised format
+            if fmt.pattern.match(variant):
+                return variant
+            fixed = "".join(_fix(variant, i) for i in range(len(variant)))
+            if fmt.pattern.match(fixed):
+                return fixed
+    try:
+        return normalize_plate(kept[:10])
+    except ValueError:
+        return ""
+
+
+def _fix(text: str, i: int) -> str:
+    """Digits in the middle block, letters around it: the most common rule of thumb for EU plates."""
+    ch = text[i]
+    want_digit = 0 < i < len(text) - 1 and any(c.isdigit() for c in text[max(0, i - 1) : i + 2])
+    options = [c for c in [ch, *_SWAPS.get(ch, [])] if c.isdigit() == want_digit]
+    return options[0] if options else ch
+
+
+def build(stack: str, reader: str) -> Recognizer:
+    base = build_recognizer(reader, threads=1)  # type: ignore[arg-type]
+    return PeerRecognizer(base) if stack == "peer" else base
+
+
+def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A dev photograph as a 1280×720 camera frame."""
+    return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
+
+
+def _speed_worker(args: tuple[str, str, list[str]]) -> int:
+    stack, reader, paths = args
+    recognizer = build(stack, reader)
+    for path in paths:
+        recognizer.recognize(_frame(Path(path)))
+    return len(paths)
+
+
+def speed(stack: str, reader: str, recognizer: Recognizer, paths: list[Path]) -> tuple[float, float, float]:
+    """(median ms per image on one core, mean ms, images/s on two processes)."""
+    frames = [_frame(p) for p in paths]
+    recognizer.recognize(frames[0])  # warm-up
+    times = []
+    for frame in frames:
+        started = time.perf_counter()
+        recognizer.recognize(frame)
+        times.append((time.perf_counter() - started) * 1000)
+    halves = [[str(p) for p in paths[0::2]], [str(p) for p in paths[1::2]]]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_speed_worker, [(stack, reader, halves[0][:1]), (stack, reader, halves[1][:1])])  # load models
+        started = time.perf_counter()
+        done = sum(pool.map(_speed_worker, [(stack, reader, h) for h in halves]))
+        rate = done / (time.perf_counter() - started)
+    return statistics.median(times), statistics.fmean(times), rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="20 images per set")
+    parser.add_argument("--reader", default="auto", choices=["auto", "rapidocr", "plate"])
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list the misreads")
+    args = parser.parse_args()
+    print_machine()
+    eu = scoring.read_manifest(DATA / "plates-eu-dev")
+    be = scoring.read_manifest(DATA / "be-crops-dev")
+    if args.quick:
+        eu, be = eu[:20], be[:20]
+    speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
+    results = {}
+    for stack in ("cordon", *(() if args.no_peer else ("peer",))):
+        recognizer = build(stack, args.reader)
+        with OtherLoad() as other:
+            scenes = scoring.scenes(recognizer, eu)
+            crops = scoring.crops(recognizer, be)
+            median_ms, mean_ms, rate = speed(stack, args.reader, recognizer, speed_paths)
+        results[stack] = (scenes, crops, median_ms, rate)
+        name = f"{stack} ({recognizer.reader.name})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
+        print(f"\n## {name}")
+        print(f"plates-eu-dev, end to end, exact top-1: {scenes.accuracy:6.1%}  ({len(eu)} images; a plate read "
+              f"in {scenes.found:.0%}; calibration error {scenes.calibration_error():.3f})")  # fmt: skip
+        print(f"be-crops-dev, --crop, exact top-1:       {crops.accuracy:6.1%}  ({len(be)} crops; "
+              f"calibration error {crops.calibration_error():.3f})")  # fmt: skip
+        print(f"1280x720, one core: median {median_ms:.0f} ms, mean {mean_ms:.0f} ms per image; "
+              f"two cores: {rate:.1f} images/s   (other load {other.cores:.2f} cores)")  # fmt: skip
+        if args.misses:
+            for name_, truth, read in scenes.misses() + crops.misses():
+                print(f"   miss {name_}: {truth} read {read}")
+    if "peer" in results:
+        ours, peer = results["cordon"], results["peer"]
+        print("\n## cordon / peer")
+        print(f"accuracy eu-dev {ours[0].accuracy / max(peer[0].accuracy, 1e-9):.2f}x, "
+              f"be-crops {ours[1].accuracy / max(peer[1].accuracy, 1e-9):.2f}x, "
+              f"speed (1 core) {peer[2] / ours[2]:.2f}x, throughput (2 cores) {ours[3] / peer[3]:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""`cordon recognize` on files: JSON only on stdout, one clear error per bad file, the batch goes on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cordon.cli import cli
+from tests.recognize.conftest import BE_CROPS, EU_DEV, samples
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims a huge size: refused from its header, never decoded."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+@pytest.fixture
+def env(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+
+
+def test_bad_files_each_get_an_error_and_the_batch_goes_on(tmp_path: Path, env: dict[str, str]) -> None:
+    good = samples(EU_DEV)[1]
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(good.path, folder / "a_good.jpg")
+    (folder / "b_empty.jpg").write_bytes(b"")
+    (folder / "c_corrupt.jpg").write_bytes(good.path.read_bytes()[:2000])
+    (folder / "d_huge.png").write_bytes(_png_header_only(60_000, 60_000))
+    (folder / "e_text.png").write_text("not an image at all")
+    (folder / "notes.txt").write_text("ignored: not an image suffix")
+    result = CliRunner().invoke(cli, ["recognize", str(folder), str(tmp_path / "missing.jpg")], env=env)
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert next(line["plate"] for line in lines if line["image"].endswith("a_good.jpg")) == good.plate
+    errors = result.stderr
+    assert "b_empty.jpg: error: empty file" in errors
+    assert "c_corrupt.jpg: error: corrupt or truncated JPEG file" in errors
+    assert "d_huge.png: error: image too large: 60000×60000 pixels" in errors
+    assert "e_text.png: error: unsupported format" in errors
+    assert "missing.jpg: error: no such file" in errors
+    assert "Traceback" not in result.output
+
+
+def test_crop_mode_and_table(env: dict[str, str]) -> None:
+    chosen = samples(BE_CROPS)[:3]
+    result = CliRunner().invoke(cli, ["recognize", "--crop", "--top", "2", *[str(s.path) for s in chosen]], env=env)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3 and all(line["bbox"] is None and len(line["candidates"]) <= 2 for line in lines)
+    table = CliRunner().invoke(cli, ["recognize", "--crop", "--format", "table", str(chosen[0].path)], env=env)
+    assert table.exit_code == 0 and table.stdout.splitlines()[0].split()[:2] == ["image", "plate"]
+
+
+def test_edge_mode_needs_camera_and_url(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["recognize", "--post", "http://127.0.0.1:9", "x.mp4"], env=env)
+    assert result.exit_code != 0 and "--camera" in result.stderr

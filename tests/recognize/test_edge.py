@@ -1,0 +1,156 @@
+"""Edge mode: reads queue on disk, survive a server outage and a restart of the edge process, arrive once,
+in order; a read the server refuses is kept aside, not lost, and does not block the others."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from cordon.cli import cli
+from cordon.recognize.edge import DiskQueue, FixedGps, NmeaFileGps, Sender, parse_gps, parse_nmea
+from cordon.recognize.output import event_id_for, to_read_in
+from cordon.recognize.stages import Box, Candidate, Recognition
+from cordon.records import GeoPoint
+from cordon.runtime import Runtime, build_runtime
+from cordon.server import ServerThread, free_port
+from cordon.settings import Settings
+from tests.conftest import SMALL_ZONE
+from tests.recognize.conftest import EU_DEV, samples, write_passing_video
+
+CAMERA = "cam-school"
+
+
+def _read(plate: str, at: datetime, camera: str = CAMERA) -> tuple[str, bytes]:
+    recognition = Recognition((Candidate(plate, 0.9, "BE"), Candidate(plate[:-1] + "8", 0.05)), Box(10, 20, 120, 30))
+    event_id = event_id_for(camera, at, 1)
+    read = to_read_in(recognition, camera, at, event_id, lane_id="1", location=GeoPoint(lat=51.06, lon=4.04))
+    return event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+class Server:
+    """A real Cordon (runtime + HTTP API) on a fixed port, started and stopped at will."""
+
+    def __init__(self, data: Path, port: int) -> None:
+        self.data, self.port = data, port
+        self.runtime: Runtime | None = None
+        self.thread: ServerThread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        self.runtime = build_runtime(Settings(data_dir=self.data, zone_file=SMALL_ZONE))
+        self.runtime.start()
+        self.thread = ServerThread(self.runtime, port=self.port)
+        self.thread.start()
+        return self.runtime.keyring.issue(CAMERA)
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+        if self.runtime is not None:
+            self.runtime.stop()
+        self.thread = self.runtime = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path / "server", free_port())
+    yield running
+    running.stop()
+
+
+def test_backlog_survives_an_outage_and_a_restart(tmp_path: Path, server: Server) -> None:
+    path = tmp_path / "edge" / "queue.sqlite3"
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    reads = [_read(plate, now + timedelta(seconds=i)) for i, plate in enumerate(["1ABC234", "1XYZ987", "2DEF456"])]
+
+    # The server is down: the edge queues and keeps everything.
+    queue = DiskQueue(path)
+    for event_id, body in reads:
+        queue.put(event_id, body)
+    offline = Sender(queue, server.url, "cdk_not-yet")
+    assert offline.send_once() is False
+    assert len(queue) == 3
+    offline.close()
+    queue.close()  # the edge process stops (or crashes) with its backlog on disk
+
+    # The server comes up, the edge restarts: the backlog goes out, oldest first.
+    key = server.start()
+    assert server.runtime is not None
+    queue = DiskQueue(path)
+    assert len(queue) == 3
+    sender = Sender(queue, server.url, key)
+    assert sender.drain(timeout_s=20)
+    stored = [read.event_id for _, read in server.runtime.store.reads_after(0, 100)]
+    assert stored == [event_id for event_id, _ in reads]
+
+    # A crash between the server's answer and the local delete re-sends: stored once all the same.
+    for event_id, body in reads:
+        queue.put(event_id, body)
+    assert sender.drain(timeout_s=20)
+    assert server.runtime.store.count_reads() == 3
+    sender.close()
+    queue.close()
+
+
+def test_a_refused_read_is_kept_aside_and_does_not_block(tmp_path: Path, server: Server) -> None:
+    key = server.start()
+    assert server.runtime is not None
+    queue = DiskQueue(tmp_path / "queue.sqlite3")
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    good_before, bad = _read("1ABC234", now), _read("1BAD000", now, "cam-elsewhere")
+    good_after = _read("1XYZ987", now + timedelta(seconds=1))
+    for event_id, body in (good_before, bad, good_after):
+        queue.put(event_id, body)
+    errors: list[str] = []
+    sender = Sender(queue, server.url, key, on_error=errors.append)
+    assert sender.drain(timeout_s=20)
+    assert server.runtime.store.count_reads() == 2
+    assert queue.refused_count() == 1 and len(queue) == 0
+    assert any("refused" in message for message in errors)
+    sender.close()
+    queue.close()
+
+
+def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server, model_cache: Path) -> None:
+    key = server.start()
+    assert server.runtime is not None
+    cars = samples(EU_DEV)[:2]
+    video = tmp_path / "street.avi"
+    write_passing_video(video, [s.path for s in cars])
+    key_file = tmp_path / "cam.key"
+    key_file.write_text(key + "\n")
+    args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--lane", "1",
+            "--queue", str(tmp_path / "q.sqlite3"), "--gps", "51.0655,4.0401", str(video)]  # fmt: skip
+    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
+    assert [read.event_id for read in stored] == [line["eventId"] for line in lines]
+    assert all(read.location == GeoPoint(lat=51.0655, lon=4.0401) and read.image_ref for read in stored)
+
+
+def test_gps_sources(tmp_path: Path) -> None:
+    assert parse_gps("50.85,4.35") == FixedGps(GeoPoint(lat=50.85, lon=4.35))
+    rmc = "$GPRMC,081502.00,A,5051.000,N,00421.000,E,0.0,0.0,271126,,,A*6C"
+    gga = "$GPGGA,081503.00,5103.930,N,00402.406,E,1,08,1.0,10.0,M,47.0,M,,*5B"
+    point = parse_nmea(rmc)
+    assert point is not None and round(point.lat, 4) == 50.85 and round(point.lon, 4) == 4.35
+    log = tmp_path / "gps.nmea"
+    log.write_text(f"{rmc}\n{gga}\n$GPRMC,081504.00,V,,,,,,,271126,,,N*00\n")
+    last = NmeaFileGps(log).position()
+    assert last is not None and round(last.lat, 4) == 51.0655  # the void fix after it is ignored
+    assert parse_gps(f"nmea:{log}").position() == last
+    assert NmeaFileGps(tmp_path / "absent").position() is None
+    with pytest.raises(ValueError, match="LAT,LON"):
+        parse_gps("somewhere")

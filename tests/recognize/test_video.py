@@ -1,0 +1,101 @@
+"""Video: one read per passing vehicle, voted over its frames, with the best frame's crop."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cordon.cli import cli
+from cordon.plates import edit_distance
+from cordon.recognize.pipeline import Recognizer
+from cordon.recognize.stages import Box, Candidate, Recognition
+from cordon.recognize.video import FrameSkipper, PlateTracker, Sighting, open_frames, passages, vote
+from tests.recognize.conftest import EU_DEV, samples, write_passing_video
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def two_cars(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    cars = samples(EU_DEV)[:2]
+    path = tmp_path_factory.mktemp("video") / "two-cars.avi"
+    write_passing_video(path, [s.path for s in cars])
+    return path, [s.plate for s in cars]
+
+
+def test_one_read_per_passing_vehicle(recognizer: Recognizer, two_cars: tuple[Path, list[str]]) -> None:
+    path, plates = two_cars
+    found = list(passages(recognizer, open_frames(str(path), start=T0), PlateTracker()))
+    assert len(found) == len(plates)  # one read per vehicle, not one per frame
+    # Reading accuracy is measured on the whole dev sets (test_dev_sets.py); here the vote must land on the
+    # plate, allowing the general reader one look-alike slip (D/O).
+    assert all(edit_distance(p.recognition.best.plate, plate) <= 1 for p, plate in zip(found, plates, strict=True))
+    first, second = found
+    assert first.last_seen < second.first_seen
+    assert first.sightings >= 5 and first.crop.ndim == 3
+    assert first.first_seen == T0
+
+
+def test_video_through_the_command(two_cars: tuple[Path, list[str]], model_cache: Path) -> None:
+    path, plates = two_cars
+    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    result = CliRunner().invoke(cli, ["recognize", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(plates)
+    assert all(edit_distance(line["plate"], plate) <= 1 for line, plate in zip(lines, plates, strict=True))
+    assert all(line["frames"] >= 5 and len(line["bbox"]) == 4 for line in lines)
+
+
+def _sighting(frame: int, plate: str, confidence: float) -> Sighting:
+    recognition = Recognition((Candidate(plate, confidence),), Box(10 + frame, 10, 100, 25))
+    return Sighting(frame, T0 + timedelta(seconds=frame / 10), recognition, np.zeros((25, 100, 3), np.uint8))
+
+
+def test_vote_per_character_outvotes_single_frame_errors() -> None:
+    track = [
+        _sighting(0, "1ABC234", 0.6),
+        _sighting(1, "1A8C234", 0.5),
+        _sighting(2, "1ABC284", 0.5),
+        _sighting(3, "1ABC234", 0.9),
+        _sighting(4, "1ABC23", 0.4),
+    ]
+    passage = vote(7, track)
+    assert passage.recognition.best.plate == "1ABC234"
+    assert passage.best_frame == 3  # the most confident frame that agrees with the vote
+    assert passage.sightings == 5 and passage.track == 7
+
+
+def test_tracker_separates_vehicles_and_drops_flickers() -> None:
+    tracker = PlateTracker(max_gap=3, min_sightings=2)
+    crop = np.zeros((25, 100, 3), np.uint8)
+    ended = []
+    for frame in range(6):  # one plate moving right, another far away seen only once (a flicker)
+        found = [(Recognition((Candidate("1ABC234", 0.9),), Box(100 + 20 * frame, 300, 120, 30)), crop)]
+        if frame == 2:
+            found.append((Recognition((Candidate("XYZ123", 0.9),), Box(900, 50, 120, 30)), crop))
+        ended += tracker.update(frame, T0, found)
+    ended += tracker.flush()
+    assert [p.recognition.best.plate for p in ended] == ["1ABC234"]
+
+
+def test_frame_skipper_skips_what_arrived_while_busy() -> None:
+    skipper = FrameSkipper(fps=25, max_skip=10)
+    assert skipper.to_skip() == 0
+    skipper.done(0.2)  # 200 ms of work at 25 frames/s: 5 frames arrived meanwhile
+    assert skipper.to_skip() == 5
+    skipper.done(5.0)
+    assert skipper.to_skip() == 10
+
+
+def test_frames_are_skipped_while_recognition_is_behind(two_cars: tuple[Path, list[str]]) -> None:
+    path, _ = two_cars
+    skipper = FrameSkipper(fps=1, max_skip=3)
+    skipper.done(1.0)  # always a second behind: the file's 10 frames/s says 10 frames arrived meanwhile
+    indices = [frame.index for frame in open_frames(str(path), start=T0, skipper=skipper)]
+    assert indices[:3] == [3, 7, 11]
