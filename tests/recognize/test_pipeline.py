@@ -80,7 +80,7 @@ def test_text_lines_of_one_and_two_line_plates() -> None:
 
 def test_tilted_plates_are_read_from_their_text_lines(recognizer: Recognizer) -> None:
     """Plates rotated 6 and 12 degrees inside a larger crop: the text-line path flattens them."""
-    chosen = samples(BE_CROPS)[1:5]
+    chosen = [s for s in samples(BE_CROPS) if s.plate[0] in "12" and len(s.plate) == 7][:6]  # current series
     read_whole = read_by_lines = 0
     for sample, angle in ((s, a) for s in chosen for a in (6, 12)):
         plate = rgb(sample.path)
@@ -91,8 +91,9 @@ def test_tilted_plates_are_read_from_their_text_lines(recognizer: Recognizer) ->
                                 borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         tilted = np.asarray(tilted, dtype=np.uint8)
         whole = recognizer.read_crop(tilted)
-        by_lines = recognizer._second_look(tilted, None)
+        by_lines = recognizer.second_look(tilted, None)
         read_whole += whole is not None and whole.best.plate == sample.plate
         read_by_lines += by_lines is not None and by_lines.best.plate == sample.plate
-    assert read_by_lines >= 7, read_by_lines
-    assert read_whole >= 5, read_whole
+    # Measured 10 and 5 of 12: the flattened lines read tilted plates far better than the whole crop.
+    assert read_by_lines >= 9, read_by_lines
+    assert read_whole >= 4, read_whole

@@ -120,22 +120,36 @@ def recognize(
         fail("edge mode needs both --camera and --post")
     if edge and (crop or len(sources) != 1):
         fail("edge mode takes exactly one video source (a file, a device or an RTSP/HTTP URL), without --crop")
+    images = [s for s in sources if not _is_video(s)]
+    videos = [s for s in sources if _is_video(s)]
+    if videos and crop:
+        fail("--crop reads plate images, not video")
     from cordon.recognize.pipeline import build_recognizer
 
     out = _Out(output_format == "table")
+    # Still photographs where nothing is found are searched again at a larger size; video frames are not
+    # (most are empty, and a live source must keep up).
+    retry_size = None if edge or videos else 960
     try:
-        recognizer = build_recognizer(reader_name, not crop, cache_dir, threads, top=top, precision=precision)  # type: ignore[arg-type]
+        recognizer = build_recognizer(
+            reader_name,  # type: ignore[arg-type]
+            not crop,
+            cache_dir,
+            threads,
+            top=top,
+            precision=precision,  # type: ignore[arg-type]
+            retry_size=retry_size,
+        )
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None
+    import cv2
+
+    cv2.setNumThreads(threads)  # OpenCV's own pool follows --threads too (one camera per core by default)
     if edge:
         assert camera_id is not None and post_url is not None
         _edge(recognizer, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec, not no_images,
               drain_timeout)  # fmt: skip
         return
-    images = [s for s in sources if not _is_video(s)]
-    videos = [s for s in sources if _is_video(s)]
-    if videos and crop:
-        fail("--crop reads plate images, not video")
     _images(recognizer, images, crop, out)
     for video in videos:
         _video(recognizer, video, out)

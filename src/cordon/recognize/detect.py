@@ -87,19 +87,30 @@ class YoloPlateDetector:
         onnx_path: Path,
         spec: YoloSpec,
         input_size: int = 640,
+        retry_size: int | None = None,
         score_threshold: float = 0.15,
         iou_threshold: float = 0.5,
         threads: int = 1,
     ) -> None:
         self.spec = spec
         self.input_size = input_size
+        self.retry_size = retry_size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
         self._session = ort_session(onnx_path, threads)
         self._logit = float(np.log(score_threshold / (1 - score_threshold)))
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[Detection]:
-        tensor, transform = letterbox(image, self.input_size, max(self.spec.strides))
+        """Plates in the image, best first. With `retry_size`, an image where nothing is found is searched
+        again at that larger input size (for still photographs: small or distant plates; not for video, where
+        most frames are empty and the retry would only cost time)."""
+        found = self._detect(image, self.input_size)
+        if not found and self.retry_size is not None and max(image.shape[:2]) > self.input_size:
+            found = self._detect(image, min(self.retry_size, max(image.shape[:2])))
+        return found
+
+    def _detect(self, image: npt.NDArray[np.uint8], size: int) -> list[Detection]:
+        tensor, transform = letterbox(image, size, max(self.spec.strides))
         maps = self._session.run(list(self.spec.outputs), {INPUT_NAME: tensor})
         boxes, scores = [], []
         box_channels = 4 * self.spec.reg_max

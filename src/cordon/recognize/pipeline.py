@@ -115,11 +115,11 @@ class Recognizer:
             out.append(Recognition(best) if best else None)
         if self.line_finder is not None:
             out = [
-                self._second_look(plate, read) if _weak(read) else read for plate, read in zip(plates, out, strict=True)
+                self.second_look(plate, read) if _weak(read) else read for plate, read in zip(plates, out, strict=True)
             ]
         return out
 
-    def _second_look(self, plate: Image, first: Recognition | None) -> Recognition | None:
+    def second_look(self, plate: Image, first: Recognition | None) -> Recognition | None:
         """Read the plate's text lines, found and flattened by the line finder; keep the better reading."""
         assert self.line_finder is not None
         lines = self.line_finder.lines(plate)
@@ -189,6 +189,7 @@ def build_recognizer(
     cache_dir: Path | None = None,
     threads: int = 1,
     input_size: int = 640,
+    retry_size: int | None = 960,
     top: int = 5,
     precision: Literal["int8", "float32"] = "int8",
 ) -> Recognizer:
@@ -199,7 +200,9 @@ def build_recognizer(
         from cordon.recognize.models import converted_detector
 
         converted = converted_detector(cache_dir, precision=precision)
-        detector = YoloPlateDetector(converted.onnx_path, converted.spec, input_size=input_size, threads=threads)
+        detector = YoloPlateDetector(
+            converted.onnx_path, converted.spec, input_size=input_size, retry_size=retry_size, threads=threads
+        )
     built = build_reader(reader, threads)
     line_finder = None
     if built.name.startswith("rapidocr"):  # the general reader reads one text line at a time
