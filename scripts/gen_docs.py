@@ -19,7 +19,7 @@ from cordon.api.security import endpoints
 from cordon.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from cordon.cli import cli
 from cordon.config.zone import ZoneConfig
-from cordon.settings import AuditSettings, AuthSettings, IngestSettings, MqttSettings, Settings
+from cordon.settings import Settings
 from cordon.sim import CameraNoise, NoiseSettings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -46,13 +46,17 @@ def cli_reference() -> str:
 
 
 def _rows(model: type[BaseModel], env: str) -> list[str]:
-    rows = []
+    """One row per setting; nested sections (`CORDON_MQTT__HOST`) follow their parent's plain settings."""
+    rows, sections = [], []
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            sections.append((annotation, f"{env}{name.upper()}__"))
             continue
         default: Any = field.default if field.default_factory is None else "(computed)"
         rows.append(f"| `{env}{name.upper()}` | `{default}` | {field.description} |")
+    for section, prefix in sections:
+        rows += _rows(section, prefix)
     return rows
 
 
@@ -66,10 +70,6 @@ def settings_reference() -> str:
         "| variable | default | meaning |",
         "|---|---|---|",
         *_rows(Settings, "CORDON_"),
-        *_rows(IngestSettings, "CORDON_INGEST__"),
-        *_rows(MqttSettings, "CORDON_MQTT__"),
-        *_rows(AuthSettings, "CORDON_AUTH__"),
-        *_rows(AuditSettings, "CORDON_AUDIT__"),
         "",
     ]
     return "\n".join(out)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import cv2
 import numpy as np
+import pytest
 
 from cordon.ingest.formats import ReadIn
 from cordon.recognize.models import text_detector_model
@@ -97,3 +98,10 @@ def test_tilted_plates_are_read_from_their_text_lines(recognizer: Recognizer) ->
     # Measured 10 and 5 of 12: the flattened lines read tilted plates far better than the whole crop.
     assert read_by_lines >= 9, read_by_lines
     assert read_whole >= 4, read_whole
+
+
+def test_asking_for_a_missing_plate_reader_is_a_clear_error() -> None:
+    if trained_reader_available():
+        pytest.skip("the plate reader's model is installed")
+    with pytest.raises(ValueError, match=r"plate_reader\.onnx"):
+        build_reader("plate")

@@ -22,6 +22,7 @@ from cordon.demo import demo_zone_path
 from cordon.demo.live import LiveStats, render
 from cordon.feed import CameraFeed
 from cordon.ingest.mqtt import MqttIngest
+from cordon.investigate import build_upkeep
 from cordon.reference import ReferenceData, load_fixtures
 from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread
@@ -66,6 +67,7 @@ class DemoTown:
         self.runtime: Runtime = build_runtime(settings, zone, reference)
         self.subscriber: MqttIngest | None = None
         self.server = ServerThread(self.runtime, port=port)
+        self.upkeep = build_upkeep(self.runtime)
 
     @property
     def rules(self) -> RuleService:
@@ -74,6 +76,7 @@ class DemoTown:
 
     def start(self) -> None:
         self.runtime.start()
+        self.upkeep.start()
         if self.broker is not None:
             self.subscriber = MqttIngest(self.runtime.ingest, self.runtime.settings.mqtt)
             self.subscriber.start()
@@ -83,6 +86,7 @@ class DemoTown:
         self.server.stop()
         if self.subscriber is not None:
             self.subscriber.stop()
+        self.upkeep.stop()
         self.runtime.stop()
         if self.broker is not None:
             self.broker.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings
+from cordon.investigate import build_upkeep
 from cordon.runtime import build_runtime
 from cordon.server import serve_forever
 
@@ -47,6 +48,8 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     runtime = build_runtime(settings)
     runtime.start()
+    upkeep = build_upkeep(runtime)  # search-index catch-up and retention, on their own thread
+    upkeep.start()
     subscriber = None
     try:
         if settings.mqtt.enabled:
@@ -63,4 +66,5 @@ def serve(
     finally:
         if subscriber is not None:
             subscriber.stop()
+        upkeep.stop()
         runtime.stop()

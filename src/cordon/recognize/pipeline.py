@@ -167,6 +167,8 @@ def trained_reader_available() -> bool:
 def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
     """The reader by name: `rapidocr` (general text reader from the rapidocr wheel), `plate` (the
     plate-specific reader trained in this repository), `auto` (`DEFAULT_READER`, when its model is there)."""
+    if name == "plate" and not trained_reader_available():
+        raise ValueError("the plate reader's model (cordon/recognize/reader/plate_reader.onnx) is not installed")
     if name == "plate" or (name == "auto" and DEFAULT_READER == "plate" and trained_reader_available()):
         from cordon.recognize.reader import CordonReader
 
