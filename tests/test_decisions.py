@@ -187,6 +187,7 @@ def test_restart_rebuilds_state_without_a_duplicate_alert(settings: Settings, ma
     first.writer.submit(before).result(5)
     rules = first.rules
     wait_until(lambda: rules.runner.processed == 3, what="the rules")
+    assert rules.pipeline.flush()
     counts = rules.decisions.counts()
     first.stop()
     assert len(raised) == 2 and counts["alerts"] == 2  # the stolen car, seen at both cameras

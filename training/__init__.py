@@ -1,0 +1,1 @@
+"""Training Cordon plate reader: synthetic plates, the network, training, ONNX export, evaluation."""

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"device {device} ({torch.cuda.get_device_name() if gpu else 'cpu'}), {parameter_count(net)} parameters")
     if gpu:
         torch.backends.cudnn.benchmark = True
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch accepts it; its stubs omit it
 
     total = 10**9  # far more samples than any run will draw
     loader = DataLoader(
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
             break
     evaluate()
     log(f"trained {step} steps, {seen} samples in {time.monotonic() - start:.0f} s")
-    net = net.to(memory_format=torch.contiguous_format)
+    net = net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
     export_onnx(net.cpu(), args.out / "plate_reader.onnx")
     log("exported")

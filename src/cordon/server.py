@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import threading
@@ -30,6 +31,22 @@ def _uvicorn_config(runtime: Runtime, host: str, port: int, log_level: str) -> u
 
 def _exit_quietly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+#: Allocations between young-generation collections, and young collections per older one (Python's defaults:
+#: 700, 10, 10). The rules keep a state per plate (a million plates in a busy zone); with the defaults a full
+#: collection walks all of it every few seconds and stops every thread for 100-200 ms, which shows as the
+#: bollard's p99 latency (docs/benchmarks.md §9). The state holds no reference cycles, so collecting rarely
+#: costs little memory.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def tune_gc_for_latency() -> None:
+    """Call once the process has started (its rules' state rebuilt): what exists now is frozen out of every
+    future collection, and collections become rarer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def serve_forever(runtime: Runtime, host: str, port: int, log_level: str = "info") -> None:

@@ -59,6 +59,13 @@ class RulesSettings(_Section):
         description="Folder of reference CSV files (hotlist.csv, permits.csv, vehicle-registry.csv, "
         "camera-clock.csv), loaded at start.",
     )
+    save_batch_ms: float = Field(
+        default=100,
+        ge=0,
+        le=5000,
+        description="Decisions are saved in batches gathered over this long (0: each at once); commands are "
+        "published before, never delayed by it.",
+    )
     mqtt_out: bool = Field(
         default=False,
         description="Publish alerts (`cordon/alerts/{category}`) and bollard commands "

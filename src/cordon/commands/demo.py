@@ -25,7 +25,7 @@ from cordon.ingest.mqtt import MqttIngest
 from cordon.investigate import build_upkeep
 from cordon.reference import ReferenceData, load_fixtures
 from cordon.runtime import Runtime, build_runtime
-from cordon.server import ServerThread
+from cordon.server import ServerThread, tune_gc_for_latency
 from cordon.settings import MqttSettings, RulesSettings
 from cordon.sim import NoiseSettings, SimSettings, Simulation, write_fixtures
 from cordon.sim.output import clock_reports
@@ -131,6 +131,7 @@ def demo(
     reference, _ = load_fixtures(fixtures)
     town = DemoTown(zone, folder, port, reference)
     town.start()
+    tune_gc_for_latency()
     keys = {camera.id: town.runtime.keyring.issue(camera.id, "cordon demo") for camera in zone.cameras}
     broker = town.broker.address if town.broker is not None else None
     feed = CameraFeed(zone, town.server.url, keys, broker)

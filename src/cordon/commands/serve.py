@@ -10,7 +10,7 @@ import click
 from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings
 from cordon.investigate import build_upkeep
 from cordon.runtime import build_runtime
-from cordon.server import serve_forever
+from cordon.server import serve_forever, tune_gc_for_latency
 
 log = logging.getLogger("cordon")
 
@@ -50,6 +50,7 @@ def serve(
     runtime.start()
     upkeep = build_upkeep(runtime)  # search-index catch-up and retention, on their own thread
     upkeep.start()
+    tune_gc_for_latency()
     subscriber = None
     try:
         if settings.mqtt.enabled:

@@ -52,7 +52,9 @@ class RuleService:
             return
         if self.publisher is not None:
             self.publisher.start()
+        self.pipeline.start()
         self.replayed = replay(self.engine, store, self.pipeline)
+        self.pipeline.flush()
         log.info(
             "rules running: %s; %d stored reads replayed to rebuild their state; MQTT out %s",
             ", ".join(f"{rule.id} ({rule.type})" for rule in self.engine.rules) or "none",
@@ -102,6 +104,7 @@ class RuleService:
             if self._watch is not None:
                 self._watch.join(self.watch_s + 5)
             self.runner.stop()
+            self.pipeline.stop()
             if self.publisher is not None:
                 self.publisher.stop()
             self.started = False
@@ -134,7 +137,7 @@ def build_rule_service(
     decisions = DecisionStore(database)
     publisher = MqttPublisher(settings.mqtt, decisions.mark_delivery) if settings.rules.mqtt_out else None
     hub = AlertHub()
-    pipeline = DecisionPipeline(decisions, hub, publisher)
+    pipeline = DecisionPipeline(decisions, hub, publisher, batch_s=settings.rules.save_batch_ms / 1000)
     runner = RuleRunner(engine, [pipeline])
     service = RuleService(engine, runner, decisions, hub, pipeline, publisher, current, references)
     references.attach(service)

@@ -96,6 +96,7 @@ class DecisionStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._early_marks: dict[str, tuple[Delivery, int]] = {}  # deliveries of commands not saved yet
 
     def close(self) -> None:
         with self._lock:
@@ -126,6 +127,13 @@ class DecisionStore:
             violations = tuple(v for v in decision.violations if _insert_violation(db, v, created))
             findings = tuple(f for f in decision.findings if _insert_finding(db, f))
             commands = tuple(c for c in decision.commands if _insert_command(db, c, "rule", None))
+            for command in commands:
+                early = self._early_marks.pop(command.command_id, None)
+                if early is not None:
+                    db.execute(
+                        "UPDATE commands SET delivery = ?, delivered_us = ? WHERE command_id = ?",
+                        (early[0].value, early[1], command.command_id),
+                    )
         return Decision(alerts, violations, commands, findings)
 
     def add_manual_command(self, command: Command, actor: str) -> None:
@@ -135,11 +143,17 @@ class DecisionStore:
                 raise conflict("duplicate_command", f"command {command.command_id} exists")
 
     def mark_delivery(self, command_id: str, delivery: Delivery, at: datetime) -> None:
+        """Record how a command's delivery ended. Commands are sent before they are saved (a bollard does not
+        wait for a disk), so the mark of one not saved yet is kept and applied when it is."""
         with self._transaction() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE commands SET delivery = ?, delivered_us = ? WHERE command_id = ?",
                 (delivery.value, to_micros(at), command_id),
             )
+            if cursor.rowcount == 0:
+                self._early_marks[command_id] = (delivery, to_micros(at))
+                while len(self._early_marks) > 10_000:
+                    del self._early_marks[next(iter(self._early_marks))]
 
     # -- alerts ---------------------------------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ class ReferenceService:
                     alerts.extend(retro_alerts(rule, entries, self._reads, now))
             if alerts:
                 self._rules.pipeline(Decision(alerts=tuple(alerts)))
+                self._rules.pipeline.flush()  # the answer's count is in the store when the caller looks
         return EntriesAdded(len(entries), new, len(alerts))
 
     def import_hotlist(
