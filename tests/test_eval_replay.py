@@ -23,7 +23,10 @@ from tests.brokers import mosquitto  # noqa: F401 - fixture
 from tests.conftest import DEMO_ZONE
 from tests.simtown import simulate_town
 
-END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+# The latest 17:00 UTC at least an hour ago: the simulated period ends in the evening rush whatever time the
+# tests run (a period ending at night holds too few vehicles), and its reads are recent enough to be ingested.
+_NOW = datetime.now(UTC) - timedelta(hours=1)
+END = _NOW.replace(hour=17, minute=0, second=0, microsecond=0) - timedelta(days=int(_NOW.hour < 17))
 
 
 def simulate(folder: Path, noise: NoiseSettings, days: float = 1, vehicles: int = 3000) -> tuple[Path, Path]:
