@@ -8,28 +8,27 @@ least hourly; the reports are kept (table `camera_clock`) and reach the running 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from cordon.api.deps import CameraKeyDep, RuntimeDep
-from cordon.api.errors import ErrorResponse
+from cordon.api.errors import error_responses
 from cordon.errors import CordonError, forbidden, unauthorized
 from cordon.reference import ClockReport
 from cordon.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["ingest"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in {
+_ERRORS = error_responses(
+    {
         401: "Missing or wrong camera key.",
         403: "The key belongs to another camera.",
         422: "Invalid report.",
         503: "The rules are not running in this process.",
-    }.items()
-}
+    }
+)
 
 
 class ClockIn(BaseModel):

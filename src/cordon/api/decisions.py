@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon.api.deps import RuntimeDep
-from cordon.api.errors import ErrorResponse
-from cordon.api.security import require
-from cordon.audit.events import Action, AuditEvent
+from cordon.api.errors import error_responses
+from cordon.api.security import record_action, require
+from cordon.audit.events import Action
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission, Role
 from cordon.decisions.health import GapRate, gap_rates
@@ -40,17 +40,16 @@ Reviewer = Annotated[Principal, Depends(require(Permission.VIOLATIONS_REVIEW))]
 Overrider = Annotated[Principal, Depends(require(Permission.BOLLARDS_OVERRIDE))]
 Health = Annotated[Principal, Depends(require(Permission.HEALTH_READ))]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in {
+_ERRORS = error_responses(
+    {
         401: "Not signed in.",
         403: "The role may not do this.",
         404: "No such record.",
         409: "The record's state does not allow it.",
         422: "Invalid input.",
         503: "The rules (or the MQTT broker for commands) are not running in this process.",
-    }.items()
-}
+    }
+)
 
 
 class AcknowledgeIn(BaseModel):
@@ -91,19 +90,6 @@ def _rules(runtime: Runtime) -> RuleService:
 
 def _decisions(runtime: Runtime) -> DecisionStore:
     return _rules(runtime).decisions
-
-
-def _audit(runtime: Runtime, principal: Principal, action: Action, **fields: Any) -> None:
-    runtime.audit.record(
-        AuditEvent(
-            actor=principal.username,
-            actor_role=principal.role.value,
-            client=principal.client,
-            action=action,
-            at=utcnow(),
-            **fields,
-        )
-    )
 
 
 def visible_routes(role: Role) -> tuple[Route, ...]:
@@ -169,8 +155,8 @@ def get_alert(alert_id: str, _: Reader, runtime: RuntimeDep) -> StoredAlert:
 def acknowledge_alert(alert_id: str, body: AcknowledgeIn, principal: Acker, runtime: RuntimeDep) -> StoredAlert:
     stored = _decisions(runtime).act_on_alert(alert_id, AlertAction.ACKNOWLEDGE, principal.username, utcnow(),
                                               note=body.note)  # fmt: skip
-    _audit(runtime, principal, Action.ALERT_CHANGE, query={"alert": alert_id, "action": "acknowledge"},
-           details={"note": body.note})  # fmt: skip
+    record_action(runtime, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "acknowledge"},
+           note=body.note)  # fmt: skip
     return stored
 
 
@@ -178,8 +164,8 @@ def acknowledge_alert(alert_id: str, body: AcknowledgeIn, principal: Acker, runt
 def close_alert(alert_id: str, body: CloseIn, principal: Acker, runtime: RuntimeDep) -> StoredAlert:
     stored = _decisions(runtime).act_on_alert(alert_id, AlertAction.CLOSE, principal.username, utcnow(),
                                               body.outcome, body.note)  # fmt: skip
-    _audit(runtime, principal, Action.ALERT_CHANGE, query={"alert": alert_id, "action": "close"},
-           details={"outcome": body.outcome.value, "note": body.note})  # fmt: skip
+    record_action(runtime, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "close"},
+           outcome=body.outcome.value, note=body.note)  # fmt: skip
     return stored
 
 
@@ -206,8 +192,8 @@ def review_violation(violation_id: str, body: ReviewIn, principal: Reviewer, run
     if decisions.violation(violation_id).violation.route not in visible_routes(principal.role):
         raise forbidden("forbidden_route", f"the role {principal.role.value} may not review this case")
     stored = decisions.review(violation_id, body.approve, principal.username, body.reason, utcnow())
-    _audit(runtime, principal, Action.VIOLATION_REVIEW, query={"violation": violation_id},
-           details={"approve": body.approve, "reason": body.reason})  # fmt: skip
+    record_action(runtime, principal, Action.VIOLATION_REVIEW, {"violation": violation_id},
+           approve=body.approve, reason=body.reason)  # fmt: skip
     return stored
 
 
@@ -235,8 +221,8 @@ def override_bollard(device_id: str, body: OverrideIn, principal: Overrider, run
         reason=f"manual override by {principal.username}: {body.reason}",
     )
     rules.decisions.add_manual_command(command, principal.username)
-    _audit(runtime, principal, Action.BOLLARD_OVERRIDE, query={"device": device_id, "action": body.action.value},
-           details={"reason": body.reason, "command": command.command_id})  # fmt: skip
+    record_action(runtime, principal, Action.BOLLARD_OVERRIDE, {"device": device_id, "action": body.action.value},
+           reason=body.reason, command=command.command_id)  # fmt: skip
     rules.publisher.command(command)
     return rules.decisions.commands(device_id, 1)[0]
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,6 +43,11 @@ class ErrorResponse(BaseModel):
     """The body of every error response."""
 
     error: ErrorOut
+
+
+def error_responses(texts: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route: each status with the one error shape and what it means there."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in texts.items()}
 
 
 def error_response(

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cordon.api.deps import RuntimeDep
-from cordon.api.errors import ErrorResponse
-from cordon.api.security import require
-from cordon.audit.events import Action, AuditEvent
+from cordon.api.errors import error_responses
+from cordon.api.security import record_action, require
+from cordon.audit.events import Action
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission
 from cordon.errors import CordonError, ErrorDetail, unprocessable
@@ -30,16 +30,15 @@ Investigator = Annotated[Principal, Depends(require(Permission.HOTLISTS_MANAGE))
 Admin = Annotated[Principal, Depends(require(Permission.CONFIG_MANAGE))]
 CsvBody = Annotated[str, Body(media_type="text/csv", description="CSV with a header line.")]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in {
+_ERRORS = error_responses(
+    {
         401: "Not signed in.",
         403: "The role may not change this.",
         404: "No such list or entry.",
         422: "Invalid input: every problem is listed, and nothing was stored.",
         503: "The rules are not running in this process.",
-    }.items()
-}
+    }
+)
 
 
 class ListIn(BaseModel):
@@ -97,20 +96,6 @@ def _references(runtime: Runtime) -> ReferenceService:
     return runtime.rules.references
 
 
-def _audit(runtime: Runtime, principal: Principal, action: Action, query: dict[str, Any], **details: Any) -> None:
-    runtime.audit.record(
-        AuditEvent(
-            actor=principal.username,
-            actor_role=principal.role.value,
-            client=principal.client,
-            action=action,
-            at=utcnow(),
-            query=query,
-            details=details,
-        )
-    )
-
-
 def _reject_all(rejected: list[RejectedLine]) -> None:
     if rejected:
         raise invalid_lines(rejected)
@@ -128,7 +113,7 @@ def put_hotlist(list_id: str, body: ListIn, principal: Investigator, runtime: Ru
     except ValueError as exc:
         raise unprocessable("invalid_hotlist", str(exc)) from None
     _references(runtime).put_list(hotlist, principal.username, utcnow())
-    _audit(
+    record_action(
         runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "put"}, **body.model_dump(mode="json")
     )
     return hotlist
@@ -185,7 +170,7 @@ def import_entries(
 def _report(runtime: Runtime, principal: Principal, list_id: str, added: EntriesAdded) -> ImportOut:
     out = ImportOut(stored=added.stored, new=added.new, retroactive_alerts=added.retroactive_alerts,
                     rejected=[str(line) for line in added.rejected])  # fmt: skip
-    _audit(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "add"}, stored=out.stored,
+    record_action(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "add"}, stored=out.stored,
            new=out.new, rejected=len(out.rejected), retroactive_alerts=out.retroactive_alerts)  # fmt: skip
     return out
 
@@ -193,7 +178,7 @@ def _report(runtime: Runtime, principal: Principal, list_id: str, added: Entries
 @router.delete("/hotlists/{list_id}/entries/{entry_id}", status_code=204, responses=_ERRORS, summary="Remove")
 def remove_entry(list_id: str, entry_id: str, principal: Investigator, runtime: RuntimeDep) -> None:
     _references(runtime).remove_entry(list_id, entry_id)
-    _audit(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"})
+    record_action(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"})
 
 
 @router.post("/permits/import", response_model=CountOut, responses=_ERRORS, summary="Import permits (CSV)")
@@ -204,7 +189,7 @@ def import_permits(body: CsvBody, principal: Admin, runtime: RuntimeDep) -> Coun
     permits = load_permits(CsvText("permits.csv", body), rejected)
     _reject_all(rejected)
     stored = _references(runtime).add_permits(permits, principal.username, utcnow())
-    _audit(runtime, principal, Action.CONFIG_CHANGE, {"permits": "import"}, stored=stored)
+    record_action(runtime, principal, Action.CONFIG_CHANGE, {"permits": "import"}, stored=stored)
     return CountOut(stored=stored)
 
 
@@ -215,7 +200,7 @@ def import_registry(body: CsvBody, principal: Admin, runtime: RuntimeDep) -> Cou
     entries = load_registry(CsvText("vehicle-registry.csv", body), rejected)
     _reject_all(rejected)
     stored = _references(runtime).add_registry(entries, f"api:{principal.username}", utcnow())
-    _audit(runtime, principal, Action.CONFIG_CHANGE, {"registry": "import"}, stored=stored)
+    record_action(runtime, principal, Action.CONFIG_CHANGE, {"registry": "import"}, stored=stored)
     return CountOut(stored=stored)
 
 

@@ -3,7 +3,8 @@
 A route declares its permission through `require`, and through nothing else:
 
     from cordon.api.security import require
-    from cordon.auth.models import Principal
+    from cordon.audit.events import AuditEvent
+from cordon.auth.models import Principal
     from cordon.auth.roles import Permission
 
     @router.get("/alerts")
@@ -27,17 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from cordon.audit.events import AuditEvent
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission, allowed
 from cordon.errors import forbidden
 from cordon.runtime import Runtime
+from cordon.timeutil import utcnow
 
 # (method, path) of the routes anyone may call. Adding one is a security decision: say why beside it.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
@@ -136,3 +139,20 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
         guards = guards_of(dependant) if isinstance(dependant, Dependant) else ()
         found.extend(Endpoint(method, path, guards) for method in sorted(context.methods or ()))
     return found
+
+
+def record_action(
+    runtime: Runtime, principal: Principal, action: str, query: dict[str, Any] | None = None, **details: Any
+) -> None:
+    """Record in the audit trail what a signed-in person just did (who, role, from where, when, on what)."""
+    runtime.audit.record(
+        AuditEvent(
+            actor=principal.username,
+            actor_role=principal.role.value,
+            client=principal.client,
+            action=action,
+            at=utcnow(),
+            query=query,
+            details=details,
+        )
+    )

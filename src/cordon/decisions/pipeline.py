@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
+from cordon.bus import Hub
 from cordon.decisions.publisher import MqttPublisher
 from cordon.decisions.store import DecisionStore, Delivery
 from cordon.records import Alert
@@ -34,7 +35,6 @@ from cordon.timeutil import from_micros, to_micros, utcnow
 
 log = logging.getLogger(__name__)
 
-AlertSubscriber = Callable[[Alert], None]
 
 #: Reads per batch when the restart replays the store.
 REPLAY_BATCH = 5000
@@ -42,32 +42,11 @@ REPLAY_BATCH = 5000
 RECENT_COMMANDS = 10_000
 
 
-class AlertHub:
-    """In-process subscribers to new alerts (the dashboard's live feed). Subscribers must return quickly."""
+class AlertHub(Hub[Alert]):
+    """In-process subscribers to new alerts (the dashboard's live feed)."""
 
     def __init__(self) -> None:
-        self._subscribers: list[AlertSubscriber] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, subscriber: AlertSubscriber) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(subscriber)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
-
-        return unsubscribe
-
-    def publish(self, alert: Alert) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for subscriber in subscribers:
-            try:
-                subscriber(alert)
-            except Exception:
-                log.exception("an alert subscriber failed")
+        super().__init__("new alerts")
 
 
 class DecisionPipeline:

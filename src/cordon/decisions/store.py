@@ -8,9 +8,6 @@ compare-and-set updates inside one transaction: two operators acknowledging at o
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +26,7 @@ from cordon.decisions.lifecycle import (
 from cordon.errors import CordonError
 from cordon.records import Alert, AlertState, Command, Finding, Route, Violation
 from cordon.rules.base import Decision
+from cordon.store.side import SideConnection
 from cordon.timeutil import from_micros, to_micros
 
 
@@ -92,37 +90,18 @@ class DecisionStore:
         """`busy_timeout_s`: how long a write waits for the database lock before it fails (the rules go on
         without the store meanwhile, see `DecisionPipeline`)."""
         self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = SideConnection(path, busy_timeout_s)
         self._early_marks: dict[str, tuple[Delivery, int]] = {}  # deliveries of commands not saved yet
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        self._db.close()
 
     # -- decisions from the rules -------------------------------------------------------------------------
 
     def save(self, decision: Decision, now: datetime) -> Decision:
         """Store what is new in `decision`, atomically; return only the new part."""
         created = to_micros(now)
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             alerts = tuple(a for a in decision.alerts if _insert_alert(db, a, created))
             violations = tuple(v for v in decision.violations if _insert_violation(db, v, created))
             findings = tuple(f for f in decision.findings if _insert_finding(db, f))
@@ -138,14 +117,14 @@ class DecisionStore:
 
     def add_manual_command(self, command: Command, actor: str) -> None:
         """A command a person gave (bollard override), stored before it is sent."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             if not _insert_command(db, command, "manual", actor):
                 raise conflict("duplicate_command", f"command {command.command_id} exists")
 
     def mark_delivery(self, command_id: str, delivery: Delivery, at: datetime) -> None:
         """Record how a command's delivery ended. Commands are sent before they are saved (a bollard does not
         wait for a disk), so the mark of one not saved yet is kept and applied when it is."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cursor = db.execute(
                 "UPDATE commands SET delivery = ?, delivered_us = ? WHERE command_id = ?",
                 (delivery.value, to_micros(at), command_id),
@@ -176,7 +155,7 @@ class DecisionStore:
         if since is not None:
             where.append("observed_us >= ?")
             params.append(to_micros(since))
-        rows = self._query(
+        rows = self._db.query(
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)} "  # noqa: S608 (fixed fragments)
             "ORDER BY observed_us DESC, alert_id LIMIT ?",
             (*params, limit),
@@ -184,7 +163,7 @@ class DecisionStore:
         return [_alert_of(row) for row in rows]
 
     def alert(self, alert_id: str) -> StoredAlert:
-        rows = self._query(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,))  # noqa: S608
+        rows = self._db.query(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,))  # noqa: S608
         if not rows:
             raise CordonError("alert_not_found", f"no alert {alert_id}", 404)
         return _alert_of(rows[0])
@@ -199,7 +178,7 @@ class DecisionStore:
         note: str | None = None,
     ) -> StoredAlert:
         """Acknowledge or close an alert (compare-and-set on its state)."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT state FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
             if row is None:
                 raise CordonError("alert_not_found", f"no alert {alert_id}", 404)
@@ -235,7 +214,7 @@ class DecisionStore:
         if routes:
             where.append(f"route IN ({', '.join('?' for _ in routes)})")
             params.extend(route.value for route in routes)
-        rows = self._query(
+        rows = self._db.query(
             f"SELECT {_VIOLATION_COLUMNS} FROM violations WHERE {' AND '.join(where)} "  # noqa: S608
             "ORDER BY observed_us, violation_id LIMIT ?",
             (*params, limit),
@@ -243,7 +222,7 @@ class DecisionStore:
         return [_violation_of(row) for row in rows]
 
     def violation(self, violation_id: str) -> StoredViolation:
-        rows = self._query(
+        rows = self._db.query(
             f"SELECT {_VIOLATION_COLUMNS} FROM violations WHERE violation_id = ?",  # noqa: S608
             (violation_id,),
         )
@@ -252,7 +231,7 @@ class DecisionStore:
         return _violation_of(rows[0])
 
     def review(self, violation_id: str, approve: bool, actor: str, reason: str, at: datetime) -> StoredViolation:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT review_state FROM violations WHERE violation_id = ?", (violation_id,)).fetchone()
             if row is None:
                 raise CordonError("violation_not_found", f"no violation {violation_id}", 404)
@@ -276,7 +255,7 @@ class DecisionStore:
         if since is not None:
             where.append("observed_us >= ?")
             params.append(to_micros(since))
-        rows = self._query(
+        rows = self._db.query(
             f"SELECT record FROM findings WHERE {' AND '.join(where)} ORDER BY observed_us LIMIT ?",  # noqa: S608
             (*params, limit),
         )
@@ -285,7 +264,7 @@ class DecisionStore:
     def commands(self, device_id: str | None = None, limit: int = 100) -> list[StoredCommand]:
         where, params = ("device_id = ?", (device_id,)) if device_id else ("1 = 1", ())
         sql = f"SELECT record, origin, actor, delivery, delivered_us FROM commands WHERE {where} "  # noqa: S608
-        rows = self._query(sql + "ORDER BY issued_us DESC LIMIT ?", (*params, limit))
+        rows = self._db.query(sql + "ORDER BY issued_us DESC LIMIT ?", (*params, limit))
         return [
             StoredCommand(
                 command=Command.model_validate_json(record),
@@ -300,7 +279,7 @@ class DecisionStore:
     def counts(self) -> dict[str, int]:
         """Rows per decision table (health and tests)."""
         return {
-            table: self._query(f"SELECT count(*) FROM {table}", ())[0][0]  # noqa: S608 (fixed names)
+            table: self._db.query(f"SELECT count(*) FROM {table}", ())[0][0]  # noqa: S608 (fixed names)
             for table in ("alerts", "violations", "findings", "commands")
         }
 

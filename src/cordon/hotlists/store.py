@@ -6,10 +6,7 @@ A list's validity window bounds its entries: an entry matches only while both it
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from cordon.errors import CordonError
 from cordon.reference import ClockReport, HotlistEntry, Permit, ReferenceData, RegistryEntry, TimeWindow
+from cordon.store.side import SideConnection
 from cordon.timeutil import from_micros, to_micros, utcnow
 
 #: Clock reports loaded when the rules (re)start: enough to judge the section pairs still open.
@@ -48,41 +46,25 @@ class ReferenceStore:
     """Hotlists, permits and the registry extract in the store's database."""
 
     def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = SideConnection(path, busy_timeout_s)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._db.close()
 
     def version(self) -> tuple[int, ...]:
         """Changes whenever any reference table changes (another process, e.g. `cordon hotlists import`)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT (SELECT count(*) FROM hotlists), (SELECT max(updated_us) FROM hotlists), "
-                "(SELECT count(*) FROM hotlist_entries), (SELECT max(added_us) FROM hotlist_entries), "
-                "(SELECT count(*) FROM permits), (SELECT max(added_us) FROM permits), "
-                "(SELECT count(*) FROM vehicle_registry), (SELECT max(updated_us) FROM vehicle_registry)"
-            ).fetchone()
+        [row] = self._db.query(
+            "SELECT (SELECT count(*) FROM hotlists), (SELECT max(updated_us) FROM hotlists), "
+            "(SELECT count(*) FROM hotlist_entries), (SELECT max(added_us) FROM hotlist_entries), "
+            "(SELECT count(*) FROM permits), (SELECT max(added_us) FROM permits), "
+            "(SELECT count(*) FROM vehicle_registry), (SELECT max(updated_us) FROM vehicle_registry)"
+        )
         return tuple(value or 0 for value in row)
 
     # -- hotlists ----------------------------------------------------------------------------------------------
 
     def put_list(self, hotlist: HotlistList, actor: str, now: datetime) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO hotlists (list_id, name, owner, legal_basis, category, priority, valid_from_us, "
                 "valid_until_us, updated_by, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -96,11 +78,10 @@ class ReferenceStore:
             )  # fmt: skip
 
     def lists(self) -> list[HotlistList]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT list_id, name, owner, legal_basis, category, priority, valid_from_us, valid_until_us "
-                "FROM hotlists ORDER BY list_id"
-            ).fetchall()
+        rows = self._db.query(
+            "SELECT list_id, name, owner, legal_basis, category, priority, valid_from_us, valid_until_us "
+            "FROM hotlists ORDER BY list_id"
+        )
         return [
             HotlistList(
                 list_id=r[0],
@@ -127,7 +108,7 @@ class ReferenceStore:
         unknown = sorted({entry.list_id for entry in entries} - known)
         if unknown:
             raise CordonError("hotlist_not_found", f"no hotlist {', '.join(unknown)}: create it first", 404)
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             before: int = db.execute("SELECT count(*) FROM hotlist_entries").fetchone()[0]
             db.executemany(
                 "INSERT INTO hotlist_entries (list_id, entry_id, plate, country, category, priority, reason, "
@@ -143,17 +124,15 @@ class ReferenceStore:
         return after - before
 
     def remove_entry(self, list_id: str, entry_id: str) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cursor = db.execute("DELETE FROM hotlist_entries WHERE list_id = ? AND entry_id = ?", (list_id, entry_id))
             if cursor.rowcount == 0:
                 raise CordonError("entry_not_found", f"no entry {entry_id} in hotlist {list_id}", 404)
 
     def entries(self, list_id: str | None = None) -> list[HotlistEntry]:
         where, params = ("WHERE list_id = ?", (list_id,)) if list_id else ("", ())
-        with self._lock:
-            sql = "SELECT list_id, entry_id, plate, country, category, priority, reason, valid_from_us, valid_until_us "
-            sql += f"FROM hotlist_entries {where} ORDER BY list_id, entry_id"
-            rows = self._db.execute(sql, params).fetchall()
+        sql = "SELECT list_id, entry_id, plate, country, category, priority, reason, valid_from_us, valid_until_us "
+        rows = self._db.query(sql + f"FROM hotlist_entries {where} ORDER BY list_id, entry_id", params)
         return [
             HotlistEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], from_micros(r[7]), from_micros(r[8])) for r in rows
         ]
@@ -166,7 +145,7 @@ class ReferenceStore:
              json.dumps([_window_text(w) for w in p.windows]), issuer, to_micros(now))
             for p in permits
         ]  # fmt: skip
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO permits (permit_id, permit_type, plate, area, valid_from_us, valid_until_us, windows, "
                 "issuer, added_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (permit_id) DO UPDATE SET "
@@ -179,7 +158,7 @@ class ReferenceStore:
 
     def add_registry(self, entries: Iterable[RegistryEntry], source: str, now: datetime) -> int:
         rows = [(e.plate, e.category, e.vehicle_type, e.max_mass_kg, source, to_micros(now)) for e in entries]
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO vehicle_registry (plate, category, vehicle_type, max_mass_kg, source, updated_us) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (plate) DO UPDATE SET category = excluded.category, "
@@ -191,7 +170,7 @@ class ReferenceStore:
 
     def add_clock_report(self, report: ClockReport, source: str, now: datetime) -> bool:
         """Keep a camera's clock report; False when the camera already reported for that instant."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO camera_clock (camera_id, at_us, offset_s, source, received_us) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
@@ -200,11 +179,10 @@ class ReferenceStore:
         return cursor.rowcount == 1
 
     def clock_reports(self, since: datetime) -> list[ClockReport]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT camera_id, at_us, offset_s FROM camera_clock WHERE at_us >= ? ORDER BY at_us",
-                (to_micros(since),),
-            ).fetchall()
+        rows = self._db.query(
+            "SELECT camera_id, at_us, offset_s FROM camera_clock WHERE at_us >= ? ORDER BY at_us",
+            (to_micros(since),),
+        )
         return [ClockReport(camera, from_micros(at), offset) for camera, at, offset in rows]
 
     def load(self) -> ReferenceData:
@@ -219,13 +197,10 @@ class ReferenceStore:
                              entry.priority, entry.reason, max(entry.valid_from, start), min(entry.valid_until, end))
             )  # fmt: skip
         data.add_hotlist(bounded)
-        with self._lock:
-            permits = self._db.execute(
-                "SELECT permit_id, permit_type, plate, area, valid_from_us, valid_until_us, windows FROM permits"
-            ).fetchall()
-            registry = self._db.execute(
-                "SELECT plate, category, vehicle_type, max_mass_kg FROM vehicle_registry"
-            ).fetchall()
+        permits = self._db.query(
+            "SELECT permit_id, permit_type, plate, area, valid_from_us, valid_until_us, windows FROM permits"
+        )
+        registry = self._db.query("SELECT plate, category, vehicle_type, max_mass_kg FROM vehicle_registry")
         data.add_permits(
             Permit(r[0], r[1], r[2], r[3], from_micros(r[4]), from_micros(r[5]),
                    tuple(TimeWindow.parse(w) for w in json.loads(r[6])))
