@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cordon.api import create_app
+from cordon.auth.roles import Role
 from cordon.runtime import Runtime
 from tests.conftest import read_json
 
@@ -220,10 +221,14 @@ def test_every_error_has_the_one_shape(client: TestClient) -> None:
     assert_error_shape(client.get("/api/v1/reads").json(), "method_not_allowed")
 
 
-def test_health_figures(client: TestClient, runtime: Runtime, key: str) -> None:
+def test_health_figures(
+    client: TestClient, runtime: Runtime, key: str, login_as: Callable[..., dict[str, str]]
+) -> None:
     client.post("/api/v1/reads", json=read_json("1-AB€-234"), headers=auth(key))
-    assert client.get("/api/v1/health").json()["zone"] == "pz-example"
-    cameras = {c["camera_id"]: c for c in client.get("/api/v1/health/cameras").json()}
+    assert client.get("/api/v1/health").json()["zone"] == "pz-example"  # liveness: public
+    assert client.get("/api/v1/health/cameras").status_code == 401  # camera figures: for health.read
+    admin = login_as(Role.ADMIN)
+    cameras = {c["camera_id"]: c for c in client.get("/api/v1/health/cameras", headers=admin).json()}
     assert set(cameras) >= {"cam-north", "cam-school"}
     assert cameras["cam-north"]["rejected"] == 1
     assert cameras["cam-north"]["rejections"][0]["reason"] == "invalid_plate"
