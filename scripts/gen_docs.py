@@ -1,7 +1,7 @@
 """Generate the reference docs from the code: CLI help, settings, zone schema.
 
-    .venv/bin/python scripts/gen_docs.py          # rewrite docs/cli.md, docs/settings.md, docs/zone-schema.json
-    .venv/bin/python scripts/gen_docs.py --check  # exit 1 if any is out of date (the tests run this)
+.venv/bin/python scripts/gen_docs.py          # rewrite docs/cli.md, docs/settings.md, docs/zone-schema.json
+.venv/bin/python scripts/gen_docs.py --check  # exit 1 if any is out of date (the tests run this)
 """
 
 from __future__ import annotations

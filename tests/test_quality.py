@@ -16,8 +16,8 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "tests", "bench"],
-        ["ruff", "format", "--check", "src", "tests", "bench"],
+        ["ruff", "check", "src", "tests", "bench", "training", "scripts"],
+        ["ruff", "format", "--check", "src", "tests", "bench", "training", "scripts"],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy-strict"],
