@@ -155,7 +155,7 @@ def get_alert(alert_id: str, _: Reader, runtime: RuntimeDep) -> StoredAlert:
 def acknowledge_alert(alert_id: str, body: AcknowledgeIn, principal: Acker, runtime: RuntimeDep) -> StoredAlert:
     stored = _decisions(runtime).act_on_alert(alert_id, AlertAction.ACKNOWLEDGE, principal.username, utcnow(),
                                               note=body.note)  # fmt: skip
-    record_action(runtime, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "acknowledge"},
+    record_action(runtime.audit, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "acknowledge"},
            note=body.note)  # fmt: skip
     return stored
 
@@ -164,7 +164,7 @@ def acknowledge_alert(alert_id: str, body: AcknowledgeIn, principal: Acker, runt
 def close_alert(alert_id: str, body: CloseIn, principal: Acker, runtime: RuntimeDep) -> StoredAlert:
     stored = _decisions(runtime).act_on_alert(alert_id, AlertAction.CLOSE, principal.username, utcnow(),
                                               body.outcome, body.note)  # fmt: skip
-    record_action(runtime, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "close"},
+    record_action(runtime.audit, principal, Action.ALERT_CHANGE, {"alert": alert_id, "action": "close"},
            outcome=body.outcome.value, note=body.note)  # fmt: skip
     return stored
 
@@ -192,7 +192,7 @@ def review_violation(violation_id: str, body: ReviewIn, principal: Reviewer, run
     if decisions.violation(violation_id).violation.route not in visible_routes(principal.role):
         raise forbidden("forbidden_route", f"the role {principal.role.value} may not review this case")
     stored = decisions.review(violation_id, body.approve, principal.username, body.reason, utcnow())
-    record_action(runtime, principal, Action.VIOLATION_REVIEW, {"violation": violation_id},
+    record_action(runtime.audit, principal, Action.VIOLATION_REVIEW, {"violation": violation_id},
            approve=body.approve, reason=body.reason)  # fmt: skip
     return stored
 
@@ -221,7 +221,7 @@ def override_bollard(device_id: str, body: OverrideIn, principal: Overrider, run
         reason=f"manual override by {principal.username}: {body.reason}",
     )
     rules.decisions.add_manual_command(command, principal.username)
-    record_action(runtime, principal, Action.BOLLARD_OVERRIDE, {"device": device_id, "action": body.action.value},
+    record_action(runtime.audit, principal, Action.BOLLARD_OVERRIDE, {"device": device_id, "action": body.action.value},
            reason=body.reason, command=command.command_id)  # fmt: skip
     rules.publisher.command(command)
     return rules.decisions.commands(device_id, 1)[0]

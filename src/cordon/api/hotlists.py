@@ -113,9 +113,8 @@ def put_hotlist(list_id: str, body: ListIn, principal: Investigator, runtime: Ru
     except ValueError as exc:
         raise unprocessable("invalid_hotlist", str(exc)) from None
     _references(runtime).put_list(hotlist, principal.username, utcnow())
-    record_action(
-        runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "put"}, **body.model_dump(mode="json")
-    )
+    changed = body.model_dump(mode="json")
+    record_action(runtime.audit, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "put"}, **changed)
     return hotlist
 
 
@@ -170,15 +169,18 @@ def import_entries(
 def _report(runtime: Runtime, principal: Principal, list_id: str, added: EntriesAdded) -> ImportOut:
     out = ImportOut(stored=added.stored, new=added.new, retroactive_alerts=added.retroactive_alerts,
                     rejected=[str(line) for line in added.rejected])  # fmt: skip
-    record_action(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "add"}, stored=out.stored,
-           new=out.new, rejected=len(out.rejected), retroactive_alerts=out.retroactive_alerts)  # fmt: skip
+    record_action(runtime.audit, principal, Action.HOTLIST_CHANGE, {"list": list_id, "action": "add"},
+                  stored=out.stored, new=out.new, rejected=len(out.rejected),
+                  retroactive_alerts=out.retroactive_alerts)  # fmt: skip
     return out
 
 
 @router.delete("/hotlists/{list_id}/entries/{entry_id}", status_code=204, responses=_ERRORS, summary="Remove")
 def remove_entry(list_id: str, entry_id: str, principal: Investigator, runtime: RuntimeDep) -> None:
     _references(runtime).remove_entry(list_id, entry_id)
-    record_action(runtime, principal, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"})
+    record_action(
+        runtime.audit, principal, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"}
+    )
 
 
 @router.post("/permits/import", response_model=CountOut, responses=_ERRORS, summary="Import permits (CSV)")
@@ -189,7 +191,7 @@ def import_permits(body: CsvBody, principal: Admin, runtime: RuntimeDep) -> Coun
     permits = load_permits(CsvText("permits.csv", body), rejected)
     _reject_all(rejected)
     stored = _references(runtime).add_permits(permits, principal.username, utcnow())
-    record_action(runtime, principal, Action.CONFIG_CHANGE, {"permits": "import"}, stored=stored)
+    record_action(runtime.audit, principal, Action.CONFIG_CHANGE, {"permits": "import"}, stored=stored)
     return CountOut(stored=stored)
 
 
@@ -200,7 +202,7 @@ def import_registry(body: CsvBody, principal: Admin, runtime: RuntimeDep) -> Cou
     entries = load_registry(CsvText("vehicle-registry.csv", body), rejected)
     _reject_all(rejected)
     stored = _references(runtime).add_registry(entries, f"api:{principal.username}", utcnow())
-    record_action(runtime, principal, Action.CONFIG_CHANGE, {"registry": "import"}, stored=stored)
+    record_action(runtime.audit, principal, Action.CONFIG_CHANGE, {"registry": "import"}, stored=stored)
     return CountOut(stored=stored)
 
 

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cordon.api.errors import ErrorResponse
-from cordon.api.security import require
-from cordon.audit.events import Action, AuditEvent
+from cordon.api.security import record_action, require
+from cordon.audit.events import Action
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission
 from cordon.errors import unprocessable
@@ -185,13 +185,6 @@ class HoldOut(_In):
         )  # fmt: skip
 
 
-def _audit(investigation: Investigation, who: Principal, what: str, details: dict[str, Any]) -> None:
-    investigation.audit.record(
-        AuditEvent(actor=who.username, actor_role=who.role.value, client=who.client, action=Action.DECISION_CHANGE,
-                   at=utcnow(), details={"change": what, **details})
-    )  # fmt: skip
-
-
 @router.get("/decisions", response_model=list[DecisionOut], responses=_ERRORS, summary="List prosecutor decisions")
 def list_decisions(who: Registrar, investigation: InvestigationDep) -> list[DecisionOut]:
     return [DecisionOut.of(d) for d in investigation.db.decisions().values()]
@@ -207,16 +200,15 @@ def register_decision(body: DecisionIn, who: Registrar, investigation: Investiga
         document_sha256=body.document_sha256, registered_by=who.username, registered_at=utcnow(),
     )  # fmt: skip
     investigation.db.register_decision(decision)
-    _audit(
-        investigation, who, "decision.register", {"reference": decision.reference, "scope": decision.describe_scope()}
-    )
+    record_action(investigation.audit, who, Action.DECISION_CHANGE, change="decision.register",
+                  reference=decision.reference, scope=decision.describe_scope())  # fmt: skip
     return DecisionOut.of(decision)
 
 
 @router.post("/decisions/{reference}/revoke", status_code=204, responses=_ERRORS, summary="Revoke a decision")
 def revoke_decision(reference: str, who: Registrar, investigation: InvestigationDep) -> Response:
     investigation.db.revoke_decision(reference, utcnow())
-    _audit(investigation, who, "decision.revoke", {"reference": reference})
+    record_action(investigation.audit, who, Action.DECISION_CHANGE, change="decision.revoke", reference=reference)
     return Response(status_code=204)
 
 
@@ -231,12 +223,13 @@ def add_hold(body: HoldIn, who: Registrar, investigation: InvestigationDep) -> H
         LegalHold(body.case_reference, body.reason, _plates(body.plates), frozenset(body.read_ids),
                   created_by=who.username, created_at=utcnow())
     )  # fmt: skip
-    _audit(investigation, who, "hold.add", {"hold": hold.hold_id, "case": hold.case_reference})
+    record_action(investigation.audit, who, Action.DECISION_CHANGE, change="hold.add", hold=hold.hold_id,
+                  case=hold.case_reference)  # fmt: skip
     return HoldOut.of(hold)
 
 
 @router.post("/holds/{hold_id}/release", status_code=204, responses=_ERRORS, summary="Release a legal hold")
 def release_hold(hold_id: int, who: Registrar, investigation: InvestigationDep) -> Response:
     investigation.db.release_hold(hold_id, utcnow())
-    _audit(investigation, who, "hold.release", {"hold": hold_id})
+    record_action(investigation.audit, who, Action.DECISION_CHANGE, change="hold.release", hold=hold_id)
     return Response(status_code=204)

@@ -3,7 +3,7 @@
 A route declares its permission through `require`, and through nothing else:
 
     from cordon.api.security import require
-    from cordon.audit.events import AuditEvent
+    from cordon.audit.events import AuditEvent, AuditRecorder
 from cordon.auth.models import Principal
     from cordon.auth.roles import Permission
 
@@ -35,7 +35,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from cordon.audit.events import AuditEvent
+from cordon.audit.events import AuditEvent, AuditRecorder
 from cordon.auth.models import Principal
 from cordon.auth.roles import Permission, allowed
 from cordon.errors import forbidden
@@ -142,10 +142,10 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
 
 
 def record_action(
-    runtime: Runtime, principal: Principal, action: str, query: dict[str, Any] | None = None, **details: Any
+    audit: AuditRecorder, principal: Principal, action: str, query: dict[str, Any] | None = None, **details: Any
 ) -> None:
     """Record in the audit trail what a signed-in person just did (who, role, from where, when, on what)."""
-    runtime.audit.record(
+    audit.record(
         AuditEvent(
             actor=principal.username,
             actor_role=principal.role.value,

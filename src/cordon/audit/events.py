@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
@@ -134,3 +134,9 @@ def entry_hash(content: bytes, prev_hash: str) -> str:
     Anyone can recompute it from a database export: `sha256(prev_hash + "\\n" + event)`.
     """
     return hashlib.sha256(prev_hash.encode() + b"\n" + content).hexdigest()
+
+
+class AuditRecorder(Protocol):
+    """What records an event: `cordon.audit.AuditLog`, or anything standing in for it."""
+
+    def record(self, event: AuditEvent) -> object: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -9,8 +10,10 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
+from cordon.audit.events import AuditEvent, AuditRecorder
 from cordon.errors import CordonError
 from cordon.settings import Settings
+from cordon.timeutil import utcnow
 
 DATA_OPTION = click.option(
     "--data",
@@ -43,3 +46,13 @@ def build_settings(**overrides: Any) -> Settings:
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def cli_actor() -> str:
+    """Who acts from the server's console, for the audit trail: `cli:<os user>`."""
+    return f"cli:{getpass.getuser()}"
+
+
+def record_cli_action(audit: AuditRecorder, action: str, query: dict[str, Any] | None = None, **details: Any) -> None:
+    """Record in the audit trail what the console's user just did."""
+    audit.record(AuditEvent(actor=cli_actor(), client="cli", action=action, at=utcnow(), query=query, details=details))

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from cordon.audit.events import Action, AuditEvent
+from cordon.audit.events import Action, AuditRecorder
 from cordon.auth.service import build_security
-from cordon.commands.common import DATA_OPTION, build_settings
+from cordon.commands.common import DATA_OPTION, build_settings, cli_actor, record_cli_action
 from cordon.errors import CordonError
 from cordon.investigate import InvestigationDb, LegalHold, ProsecutorDecision
-from cordon.investigate.service import AuditRecorder
 from cordon.plates import InvalidPlate, normalize_plate
 from cordon.timeutil import isoformat_z, parse_instant, utcnow
 
@@ -32,15 +29,6 @@ def _register(data_dir: Path | None) -> Iterator[tuple[InvestigationDb, AuditRec
     finally:
         db.close()
         security.close()
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _audit(audit: AuditRecorder, change: str, **details: Any) -> None:
-    audit.record(AuditEvent(actor=_actor(), client="cli", action=Action.DECISION_CHANGE, at=utcnow(),
-                            details={"change": change, **details}))  # fmt: skip
 
 
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str) -> datetime:
@@ -91,10 +79,16 @@ def decision_add(
     """
     digest = hashlib.sha256(document.read_bytes()).hexdigest() if document is not None else None
     decision = ProsecutorDecision(reference, magistrate, valid_from, valid_until, case_reference, _plates(plates),
-                                  digest, _actor(), utcnow())  # fmt: skip
+                                  digest, cli_actor(), utcnow())  # fmt: skip
     with _register(data_dir) as (db, audit):
         db.register_decision(decision)
-        _audit(audit, "decision.register", reference=reference, scope=decision.describe_scope())
+        record_cli_action(
+            audit,
+            Action.DECISION_CHANGE,
+            change="decision.register",
+            reference=reference,
+            scope=decision.describe_scope(),
+        )
     click.echo(f"registered {reference}: {decision.describe_scope()}, valid {isoformat_z(valid_from)} to "
                f"{isoformat_z(valid_until)}")  # fmt: skip
 
@@ -106,7 +100,7 @@ def decision_revoke(reference: str, data_dir: Path | None) -> None:
     """Revoke the decision REFERENCE now."""
     with _register(data_dir) as (db, audit):
         db.revoke_decision(reference, utcnow())
-        _audit(audit, "decision.revoke", reference=reference)
+        record_cli_action(audit, Action.DECISION_CHANGE, change="decision.revoke", reference=reference)
     click.echo(f"revoked {reference}")
 
 
@@ -129,11 +123,11 @@ def decisions(data_dir: Path | None) -> None:
 def hold_add(case_reference: str, reason: str, plates: tuple[str, ...], read_ids: tuple[int, ...],
              data_dir: Path | None) -> None:  # fmt: skip
     """Place a legal hold: the reads are kept beyond retention until it is released."""
-    hold = LegalHold(case_reference, reason, _plates(plates), frozenset(read_ids), created_by=_actor(),
+    hold = LegalHold(case_reference, reason, _plates(plates), frozenset(read_ids), created_by=cli_actor(),
                      created_at=utcnow())  # fmt: skip
     with _register(data_dir) as (db, audit):
         stored = db.add_hold(hold)
-        _audit(audit, "hold.add", hold=stored.hold_id, case=case_reference)
+        record_cli_action(audit, Action.DECISION_CHANGE, change="hold.add", hold=stored.hold_id, case=case_reference)
     click.echo(f"hold {stored.hold_id} placed for {case_reference}")
 
 
@@ -144,7 +138,7 @@ def hold_release(hold_id: int, data_dir: Path | None) -> None:
     """Release the legal hold HOLD_ID now (its reads follow retention again)."""
     with _register(data_dir) as (db, audit):
         db.release_hold(hold_id, utcnow())
-        _audit(audit, "hold.release", hold=hold_id)
+        record_cli_action(audit, Action.DECISION_CHANGE, change="hold.release", hold=hold_id)
     click.echo(f"hold {hold_id} released")
 
 

@@ -5,20 +5,18 @@ the API, flagged retroactive); only an import through the API also pushes them l
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 from rich.console import Console
 from rich.table import Table
 
-from cordon.audit.events import Action, AuditEvent
-from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings
+from cordon.audit.events import Action
+from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings, cli_actor, record_cli_action
 from cordon.errors import CordonError
 from cordon.hotlists.service import ReferenceService, invalid_lines
 from cordon.hotlists.store import HotlistList
@@ -45,15 +43,6 @@ def _runtime(zone_file: Path | None, data_dir: Path | None) -> Iterator[Runtime]
 def _references(runtime: Runtime) -> ReferenceService:
     assert runtime.rules is not None  # _runtime keeps the rules on
     return runtime.rules.references
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _audit(runtime: Runtime, action: Action, query: dict[str, Any], **details: Any) -> None:
-    event = AuditEvent(actor=_actor(), action=action, at=utcnow(), client="cli", query=query, details=details)
-    runtime.audit.record(event)
 
 
 def _instant(text: str) -> datetime:
@@ -120,8 +109,10 @@ def put_hotlist(
     except ValueError as exc:
         raise CordonError("invalid_hotlist", f"invalid hotlist: {exc}") from None
     with _runtime(zone_file, data_dir) as runtime:
-        _references(runtime).put_list(hotlist, _actor(), now)
-        _audit(runtime, Action.HOTLIST_CHANGE, {"list": list_id, "action": "put"}, **hotlist.model_dump(mode="json"))
+        _references(runtime).put_list(hotlist, cli_actor(), now)
+        record_cli_action(
+            runtime.audit, Action.HOTLIST_CHANGE, {"list": list_id, "action": "put"}, **hotlist.model_dump(mode="json")
+        )
     click.echo(f"hotlist {list_id} saved")
 
 
@@ -137,10 +128,10 @@ def import_hotlist(
     """Import entries from a CSV file (columns list,entry,plate,category,valid_from,valid_until and optional
     country,priority,reason); plates are normalised, bad lines reported with their line number."""
     with _runtime(zone_file, data_dir) as runtime:
-        added = _references(runtime).import_hotlist(list_id, file, _actor(), utcnow(), all_or_nothing)
-        _audit(runtime, Action.HOTLIST_CHANGE, {"list": list_id, "action": "import", "file": str(file)},
-               stored=added.stored, new=added.new, rejected=len(added.rejected),
-               retroactive_alerts=added.retroactive_alerts)  # fmt: skip
+        added = _references(runtime).import_hotlist(list_id, file, cli_actor(), utcnow(), all_or_nothing)
+        query = {"list": list_id, "action": "import", "file": str(file)}
+        record_cli_action(runtime.audit, Action.HOTLIST_CHANGE, query, stored=added.stored, new=added.new,
+                          rejected=len(added.rejected), retroactive_alerts=added.retroactive_alerts)  # fmt: skip
     _show_rejected(added.rejected)
     click.echo(f"{added.stored} entries stored ({added.new} new), {len(added.rejected)} lines rejected, "
                f"{added.retroactive_alerts} retroactive alerts over the last 30 days")  # fmt: skip
@@ -155,7 +146,9 @@ def remove_entry(list_id: str, entry_id: str, zone_file: Path | None, data_dir: 
     """Remove one entry from a hotlist."""
     with _runtime(zone_file, data_dir) as runtime:
         _references(runtime).remove_entry(list_id, entry_id)
-        _audit(runtime, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"})
+        record_cli_action(
+            runtime.audit, Action.HOTLIST_CHANGE, {"list": list_id, "entry": entry_id, "action": "remove"}
+        )
     click.echo(f"entry {entry_id} removed from {list_id}")
 
 
@@ -177,8 +170,8 @@ def import_permits(file: Path, zone_file: Path | None, data_dir: Path | None) ->
         _show_rejected(rejected)
         raise invalid_lines(rejected)
     with _runtime(zone_file, data_dir) as runtime:
-        stored = _references(runtime).add_permits(found, _actor(), utcnow())
-        _audit(runtime, Action.CONFIG_CHANGE, {"permits": "import", "file": str(file)}, stored=stored)
+        stored = _references(runtime).add_permits(found, cli_actor(), utcnow())
+        record_cli_action(runtime.audit, Action.CONFIG_CHANGE, {"permits": "import", "file": str(file)}, stored=stored)
     click.echo(f"{stored} permits stored")
 
 
@@ -201,5 +194,5 @@ def import_registry(file: Path, zone_file: Path | None, data_dir: Path | None) -
         raise invalid_lines(rejected)
     with _runtime(zone_file, data_dir) as runtime:
         stored = _references(runtime).add_registry(found, f"file:{file.name}", utcnow())
-        _audit(runtime, Action.CONFIG_CHANGE, {"registry": "import", "file": str(file)}, stored=stored)
+        record_cli_action(runtime.audit, Action.CONFIG_CHANGE, {"registry": "import", "file": str(file)}, stored=stored)
     click.echo(f"{stored} registry entries stored")

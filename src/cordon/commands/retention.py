@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 import orjson
 
 from cordon.auth.service import build_security
-from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings
+from cordon.commands.common import DATA_OPTION, ZONE_OPTION, build_settings, cli_actor
 from cordon.investigate import InvestigationDb, RetentionJob
 from cordon.runtime import load_zone_for
 from cordon.store.images import ImageStore
@@ -42,7 +41,7 @@ def run(zone_file: Path | None, data_dir: Path | None, dry_run: bool, as_json: b
     db = InvestigationDb.for_settings(settings)
     try:
         images = ImageStore(settings.images_dir, settings.ingest.max_image_bytes)
-        job = RetentionJob(db, zone, images, security.audit, actor=f"cli:{getpass.getuser()}")
+        job = RetentionJob(db, zone, images, security.audit, actor=cli_actor())
         report = job.run_once(utcnow(), dry_run=dry_run)
     finally:
         db.close()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from rich.table import Table
 from cordon.auth.models import Actor
 from cordon.auth.roles import Role
 from cordon.auth.service import Accounts, build_security
-from cordon.commands.common import DATA_OPTION, build_settings
+from cordon.commands.common import DATA_OPTION, build_settings, cli_actor
 from cordon.errors import CordonError
 from cordon.timeutil import utcnow
 
@@ -37,7 +36,7 @@ def _accounts(data_dir: Path | None) -> Iterator[Accounts]:
 
 
 def _actor() -> Actor:
-    return Actor(f"cli:{getpass.getuser()}", None, "cli")
+    return Actor(cli_actor(), None, "cli")
 
 
 def _password(from_stdin: bool) -> str:

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cordon.audit import AuditEvent
+from cordon.audit.events import AuditRecorder
 from cordon.config.zone import MAX_RETENTION_DAYS, ZoneConfig
 from cordon.investigate.db import InvestigationDb
 from cordon.investigate.index import SearchIndex
-from cordon.investigate.service import AuditRecorder
 from cordon.store.images import ImageStore
 from cordon.timeutil import isoformat_z, to_micros
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from cordon.audit import AuditEvent, Outcome
 from cordon.audit import Purpose as AuditPurpose
+from cordon.audit.events import AuditRecorder
 from cordon.auth.roles import Role, allowed
 from cordon.config.zone import ZoneConfig
 from cordon.errors import CordonError, ErrorDetail
@@ -50,12 +51,6 @@ class LocalConsultant:
     username: str
     role: Role
     client: str | None = "cli"
-
-
-class AuditRecorder(Protocol):
-    """The part of `cordon.audit.AuditLog` the door needs."""
-
-    def record(self, event: AuditEvent) -> object: ...
 
 
 _UNPROCESSABLE = {"consultation_incomplete", "invalid_window"}
