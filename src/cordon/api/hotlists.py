@@ -5,8 +5,9 @@ against the last 30 days of reads, and the answer says how many alerts that rais
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -122,7 +123,7 @@ def put_hotlist(list_id: str, body: ListIn, principal: Investigator, runtime: Ru
 def list_entries(list_id: str, _: Investigator, runtime: RuntimeDep) -> list[EntryOut]:
     references = _references(runtime)
     references.store.hotlist(list_id)
-    return [EntryOut(**_entry_fields(entry)) for entry in references.store.entries(list_id)]
+    return [EntryOut(**asdict(entry)) for entry in references.store.entries(list_id)]
 
 
 @router.post("/hotlists/{list_id}/entries", response_model=ImportOut, responses=_ERRORS, summary="Add entries")
@@ -204,11 +205,3 @@ def import_registry(body: CsvBody, principal: Admin, runtime: RuntimeDep) -> Cou
     stored = _references(runtime).add_registry(entries, f"api:{principal.username}", utcnow())
     record_action(runtime.audit, principal, Action.CONFIG_CHANGE, {"registry": "import"}, stored=stored)
     return CountOut(stored=stored)
-
-
-def _entry_fields(entry: HotlistEntry) -> dict[str, Any]:
-    return {
-        "list_id": entry.list_id, "entry_id": entry.entry_id, "plate": entry.plate, "country": entry.country,
-        "category": entry.category, "priority": entry.priority, "reason": entry.reason,
-        "valid_from": entry.valid_from, "valid_until": entry.valid_until,
-    }  # fmt: skip

@@ -87,9 +87,7 @@ class ReferenceService:
         self._reload()
 
     def add_entries(self, entries: Sequence[HotlistEntry], actor: str, now: datetime) -> EntriesAdded:
-        before = len(self.store.entries())
-        self.store.add_entries(entries, actor, now)
-        new = len(self.store.entries()) - before
+        new = self.store.add_entries(entries, actor, now)
         self._reload()
         alerts = []
         if self._rules is not None:
