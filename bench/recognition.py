@@ -8,8 +8,9 @@ For each stack:
    (onnxruntime intra-op threads, OMP, OpenCV), the dev photographs resized to 1280×720;
 4. images/s on 2 cores: two worker processes of one thread each.
 
-Stacks: `cordon` (YOLOv8n detector + the chosen reader + grammar decoder, rectification) and `peer` (the same
-detector + RapidOCR's own engine on the crop + plate-format rules: the best off-the-shelf offline stack).
+Stacks: `cordon` (YOLOv8n detector + the chosen readers, by default both fused, + grammar decoder, rectification)
+and `peer` (the same detector + RapidOCR's own engine on the crop + plate-format rules: the best off-the-shelf
+offline stack).
 
 Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes on 2 cores)
      .venv/bin/python bench/recognition.py --quick          (20 images per set)
@@ -148,7 +149,7 @@ def speed(stack: str, reader: str, recognizer: Recognizer, paths: list[Path]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 images per set")
-    parser.add_argument("--reader", default="auto", choices=["auto", "rapidocr", "plate"])
+    parser.add_argument("--reader", default="auto", choices=["auto", "rapidocr", "plate", "both"])
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-second-look", action="store_true", help="Cordon without the text-line second look")
     parser.add_argument("--misses", action="store_true", help="list the misreads")
@@ -163,13 +164,15 @@ def main() -> None:
     for stack in ("cordon", *(() if args.no_peer else ("peer",))):
         recognizer = build(stack, args.reader)
         if args.no_second_look:
-            recognizer.line_finder = None
+            for member in recognizer.members:
+                member.line_finder = None
         with OtherLoad() as other:
             scenes = scoring.scenes(recognizer, eu)
             crops = scoring.crops(recognizer, be)
             median_ms, cpu_ms, mean_cpu_ms, rate = speed(stack, args.reader, recognizer, speed_paths)
         results[stack] = (scenes, crops, cpu_ms, rate)
-        name = f"{stack} ({recognizer.reader.name})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
+        readers = " + ".join(member.reader.name for member in recognizer.members)
+        name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
         print(f"\n## {name}")
         print(f"plates-eu-dev, end to end, exact top-1: {scenes.accuracy:6.1%}  ({len(eu)} images; a plate read "
               f"in {scenes.found:.0%}; calibration error {scenes.calibration_error():.3f})")  # fmt: skip

@@ -374,6 +374,8 @@ FORMAT_EXAMPLES = [
     ("O-ABC-123", "BE category index", "O-ABC-123"),
     ("WX-16-ABC", "BE two-letter index", "WX-16-ABC"),
     ("8-ABC-123", "BE current (index 3-9)", "8-ABC-123"),
+    ("9-110-BEN", "BE personalised 2010-2014", "9-110-BEN"),
+    ("1-022610", "BE temporary", "1-022610"),
     ("AB 1234", "LU", "AB 1234"),
     ("MK 286", "LU old", "MK 286"),
     ("P 1234", "LU old", "P 1234"),

@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from cordon.recognize.reader.preprocess import ALPHABET, best_text, encode_label, preprocess, preprocess_one  # noqa: E402
 from cordon.recognize.stages import PAD  # noqa: E402
 from training.export import export_onnx  # noqa: E402
-from training.model import PlateReaderNet, parameter_count  # noqa: E402
+from training.head import AttentionReader, SlotHead  # noqa: E402
+from training.model import PlateReaderNet, parameter_count, trunk  # noqa: E402
 from training.realdata import load_crops  # noqa: E402
 from training.replay import ReplayPool, jitter  # noqa: E402
 from training.synth import make_sample  # noqa: E402
@@ -86,6 +87,21 @@ def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], devi
     return hits / max(len(labels), 1)
 
 
+def build_net(arch: str, init_trunk: Path | None, init_head: Path | None, device: torch.device) -> nn.Module:
+    """`fc`: the trunk with the fully connected slot head (stage one). `attention`: the trunk with the attention
+    slot head, trained together end to end; the trunk may start from a stage-one checkpoint and the head
+    from a stage-two one (`train_head.py`)."""
+    base = PlateReaderNet()
+    if init_trunk is not None:
+        base.load_state_dict(torch.load(init_trunk, map_location="cpu", weights_only=True)["model"])
+    if arch == "fc":
+        return base.to(device)
+    head = SlotHead()
+    if init_head is not None:
+        head.load_state_dict(torch.load(init_head, map_location="cpu", weights_only=True)["head"])
+    return AttentionReader(trunk(base), head).to(device)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train Cordon's plate reader")
     parser.add_argument("--out", type=Path, required=True)
@@ -102,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to start from")
+    parser.add_argument("--arch", choices=("fc", "attention"), default="fc", help="slot head (see build_net)")
+    parser.add_argument("--init-trunk", type=Path, default=None, help="stage-one checkpoint for the trunk")
+    parser.add_argument("--init-head", type=Path, default=None, help="stage-two head.pt for the attention head")
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -110,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         device = torch.device(args.device)
     log = Log(args.out / "train.log")
-    net = PlateReaderNet().to(device)
+    net = build_net(args.arch, args.init_trunk, args.init_head, device)
     if args.resume is not None:
         net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
     gpu = device.type == "cuda"
@@ -145,9 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     planned = args.steps
-    warmup = 300 if args.resume is None else 50
+    warmup = 300 if args.resume is None and args.init_trunk is None else 100
     start = time.monotonic()
     budget = args.minutes * 60 if args.minutes is not None else math.inf
     step, seen, running = 0, 0, 0.0

@@ -282,6 +282,10 @@ FORMATS: tuple[PlateFormat, ...] = (
     _f("BE", "BE category index", rf"([GOSTUVYZ])({_L}{{3}})({_D}{{3}})", "A-AAA-999"),
     _f("BE", "BE two-letter index", rf"({_L}{{2}})({_D}{{2}})({_L}{{3}})", "AA-99-AAA"),
     _f("BE", "BE current (index 3-9)", rf"([3-9])({_L}{{3}})({_D}{{3}})", "9-AAA-999"),
+    # Personalised 2010-2014: index 9, then three digits and three letters (9-ABC-123 is the index 3-9 shape).
+    _f("BE", "BE personalised 2010-2014", rf"(9)({_D}{{3}})({_L}{{3}})", "9-999-AAA"),
+    # Temporary plates, white on red, with the validity month and year on stickers at the right.
+    _f("BE", "BE temporary", rf"([1-9])({_D}{{6}})", "9-999999"),
     # Luxembourg before the Netherlands: LU AB 1234 is common, NL side code 1 (AB-12-34) is vintage.
     _f("LU", "LU", rf"({_LU_LETTER}{{2}})({_D}{{4}})", "AA 9999"),
     _f("LU", "LU old", rf"({_L})({_D}{{4}})|({_L}{{2}})({_D}{{3}})", "AA 999"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cordon.recognize.decode import GrammarDecoder, character_rows
+from cordon.plates import FORMATS
+from cordon.recognize.decode import DEFAULT_COUNTRY_SHARES, DEFAULT_SHARES, GrammarDecoder, character_rows
 from cordon.recognize.grammar import ALPHABET, shapes
 from cordon.recognize.stages import PAD, SlotProbs
 
@@ -41,6 +42,37 @@ def test_lookalikes_are_resolved_by_position(read: str, expected: str, country: 
     candidates = GrammarDecoder().decode(seen(read), top=5)
     assert candidates[0].plate == expected
     assert candidates[0].country == country
+
+
+def test_a_country_shares_its_share_among_its_formats() -> None:
+    """The fourteen Dutch side codes split the Dutch share; each does not get all of it (it did, and a
+    confident last character was dropped to fit a side code: FP055HQ read as NL FP-05-5H)."""
+    decoder = GrammarDecoder()
+    sidecodes = [f for f in FORMATS if f.country == "NL"]
+    assert len(sidecodes) == 14
+    expected = np.log(DEFAULT_COUNTRY_SHARES["NL"] / 14 / DEFAULT_SHARES["BE current"])
+    assert all(abs(decoder.prior(f.name, "NL") - expected) < 1e-9 for f in sidecodes)
+    assert decoder.prior("BE current", "BE") == 0.0
+    assert decoder.decode(seen("FP055HQ"), top=1)[0].plate == "FP055HQ"
+
+
+@pytest.mark.parametrize(
+    ("read", "expected", "format_name"),
+    [
+        ("1022610", "1022610", "BE temporary"),
+        (
+            "9110BEN",
+            "9110BEN",
+            "BE personalised 2010-2014",
+        ),  # its index 9 is not a screw to drop  # white on red, all digits: not FR FNI 1022 G 10
+        ("9148S266", "9148SZ66", "FR FNI"),  # a catch-all (personalised) loses to a format one look-alike away
+        ("CJ241TB8", "CJ241TB", "FR SIV"),  # and to a format one trailing character (a band digit) away
+        ("OLIFANT", "OLIFANT", "BE personalised"),  # but a confident reading that fits nothing else stays
+    ],
+)
+def test_real_formats_against_the_catch_alls(read: str, expected: str, format_name: str) -> None:
+    best = GrammarDecoder().decode(seen(read, slots=12), top=3)[0]
+    assert (best.plate, best.format_name) == (expected, format_name)
 
 
 def test_a_plate_that_fits_no_format_is_kept() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,12 +14,15 @@ from cordon.recognize.models import text_detector_model
 from cordon.recognize.output import recognition_json, to_plate_read, to_read_in
 from cordon.recognize.pipeline import (
     DEFAULT_READER,
+    FusedRecognizer,
     Recognizer,
     build_reader,
+    build_recognizer,
+    fuse,
     rectify_options_for,
     trained_reader_available,
 )
-from cordon.recognize.stages import Box
+from cordon.recognize.stages import Box, Candidate, Recognition
 from cordon.recognize.textlines import TextLineFinder
 from tests.recognize.conftest import BE_CROPS, EU_DEV, rgb, samples
 
@@ -64,10 +68,59 @@ def test_recognition_converts_to_what_ingest_takes(recognizer: Recognizer) -> No
 
 def test_readers_by_name() -> None:
     assert build_reader("rapidocr").name.startswith("rapidocr")
-    auto = build_reader("auto")
-    plate_default = DEFAULT_READER == "plate" and trained_reader_available()
-    assert auto.name == ("cordon-reader" if plate_default else build_reader("rapidocr").name)
-    assert rectify_options_for(build_reader("rapidocr")).split_lines
+    general = rectify_options_for(build_reader("rapidocr"))
+    assert general.split_lines and general.cut_eu_band
+    if trained_reader_available():
+        plate = build_reader("plate")
+        assert plate.name == "cordon-reader"
+        own = rectify_options_for(plate)
+        assert not (own.split_lines or own.cut_eu_band or own.deskew)  # it was trained on detector crops as they come
+
+
+def test_the_default_pipeline_fuses_both_readers(model_cache: Path) -> None:
+    if not trained_reader_available():
+        pytest.skip("the plate reader's model is not installed")
+    assert DEFAULT_READER == "both"
+    default = build_recognizer("auto", with_detector=False, cache_dir=model_cache)
+    assert isinstance(default, FusedRecognizer)
+    assert [m.reader.name for m in default.members] == ["rapidocr-ppocrv6-small", "cordon-reader"]
+    assert all(m.detector is None for m in default.members)  # detection runs once, in the fused recognizer
+    crops = [s for s in samples(BE_CROPS) if s.plate[0] in "12" and len(s.plate) == 7][:4]
+    reads = default.read_plates([rgb(s.path) for s in crops])
+    assert [r.best.plate if r else None for r in reads] == [s.plate for s in crops]
+    assert all(r is not None and 0 < r.best.confidence <= 1 for r in reads)
+    assert default.read_plates([]) == []
+
+
+def _reading(*texts_and_confidences: tuple[str, float]) -> Recognition:
+    return Recognition(tuple(Candidate(t, c, "BE", "BE current") for t, c in texts_and_confidences))
+
+
+def test_fusion_lets_readers_outvote_each_other() -> None:
+    general = _reading(("1022610", 0.55), ("102261013", 0.40))  # a validity sticker read as two digits
+    plate = _reading(("1022610", 0.80), ("1022G10", 0.10))
+    fused = fuse([general, plate])
+    assert fused is not None
+    assert [c.plate for c in fused.candidates] == ["1022610", "102261013", "1022G10"]
+    assert abs(sum(c.confidence for c in fused.candidates) - 1) < 1e-3
+    assert fused.best.confidence > 0.9  # both agree
+    # One reader sure of one text, the other unsure between two: the text both list wins.
+    split = fuse([_reading(("1ABC234", 0.9)), _reading(("1ABC284", 0.5), ("1ABC234", 0.45))])
+    assert split is not None and split.best.plate == "1ABC234"
+    assert fuse([_reading(("1ABC234", 0.9)), _reading(("1ABC234", 0.9))], top=1).candidates[0].plate == "1ABC234"
+
+
+def test_fusion_with_readers_that_read_nothing() -> None:
+    assert fuse([None, None]) is None
+    only = fuse([None, _reading(("1ABC234", 0.7), ("1ABC284", 0.2))])
+    assert only is not None and [c.plate for c in only.candidates] == ["1ABC234", "1ABC284"]
+    assert only.candidates[0].confidence > only.candidates[1].confidence
+    boxed = Recognition((Candidate("1ABC234", 0.9),), Box(1, 2, 3, 4), 0.8)
+    kept = fuse([boxed, None])
+    assert kept is not None and (kept.box, kept.detection_score) == (Box(1, 2, 3, 4), 0.8)
+    assert [(c.plate, c.confidence) for c in kept.candidates] == [("1ABC234", 1.0)]
+    with pytest.raises(ValueError, match="at least one member"):
+        FusedRecognizer(None, [])
 
 
 def test_text_lines_of_one_and_two_line_plates() -> None:

@@ -59,10 +59,11 @@ class _Out:
               help="JSON Lines (default; nothing else on stdout) or an aligned table.")  # fmt: skip
 @click.option("--crop", is_flag=True, help="Each image is an already-cropped plate: read it, detect nothing.")
 @click.option("--top", type=click.IntRange(1, 10), default=5, show_default=True, help="Candidates per plate.")
-@click.option("--reader", "reader_name", type=click.Choice(["auto", "rapidocr", "plate"]), default="auto",
+@click.option("--reader", "reader_name", type=click.Choice(["auto", "rapidocr", "plate", "both"]), default="auto",
               envvar="CORDON_RECOGNIZE_READER", show_default=True,
-              help="Character reader: RapidOCR's general one, the plate reader trained here, or auto "
-              "(the one measured best). Env: CORDON_RECOGNIZE_READER.")  # fmt: skip
+              help="Character reader: RapidOCR's general one, the plate reader trained here, both with their "
+              "readings fused, or auto (both; rapidocr if the plate reader is not installed). "
+              "Env: CORDON_RECOGNIZE_READER.")  # fmt: skip
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="CPU threads per model.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CORDON_MODEL_CACHE",
               default=None, help="Where converted models are kept. Env: CORDON_MODEL_CACHE. Default: data/cache/models",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from cordon.plates import LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, matching_formats
+from cordon.plates import FORMATS, LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, matching_formats
 from cordon.recognize.grammar import ALPHABET, shape_tables
 from cordon.recognize.stages import PAD, Candidate, SlotProbs
 
@@ -46,15 +46,20 @@ DEFAULT_SHARES: dict[str, float] = {
     "BE 1973-2008": 0.02,
     "BE 2008-2010": 0.03,
     "BE current (index 3-9)": 0.005,
-    "BE personalised": 0.002,
+    "BE personalised 2010-2014": 0.002,
+    "BE temporary": 0.003,
+    "BE personalised": 0.0005,
     "LU numeric": 0.002,
     "LU old": 0.002,
 }
 """Assumed share of traffic by format in a Belgian zone near a border (a prior, set per zone when known);
-formats not listed get their country's share in `DEFAULT_COUNTRY_SHARES`. The log of a share relative to
-`BE current` is the format's prior."""
+formats not listed share their country's share in `DEFAULT_COUNTRY_SHARES` equally (the fourteen Dutch side
+codes split the Dutch share; each does not get all of it). The log of a share relative to `BE current` is the
+format's prior."""
 DEFAULT_COUNTRY_SHARES: dict[str, float] = {"BE": 0.01, "NL": 0.05, "FR": 0.04, "DE": 0.03, "LU": 0.01}
-NO_FORMAT_SHARE = 0.001
+NO_FORMAT_SHARE = 0.0002
+"""The catch-alls (`BE personalised` above, and no format at all) stand for far more strings than any real
+format, so each string of theirs is far less likely: their shares sit well below their share of traffic."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,14 @@ class GrammarDecoder:
     max_drop: int = 2
     temperature: float = 1.0
     _priors_by_length: dict[int, npt.NDArray[np.float64]] = field(init=False, repr=False, compare=False)
+    _unlisted: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        unlisted: dict[str, int] = {}
+        for fmt in FORMATS:
+            if fmt.name not in self.shares:
+                unlisted[fmt.country] = unlisted.get(fmt.country, 0) + 1
+        object.__setattr__(self, "_unlisted", unlisted)
         priors = {
             length: np.array([self.prior(shape.fmt.name, shape.fmt.country) for shape in table.shapes])
             for length, table in shape_tables().items()
@@ -79,8 +90,10 @@ class GrammarDecoder:
         object.__setattr__(self, "_priors_by_length", priors)  # frozen: computed once, here
 
     def prior(self, format_name: str, country: str) -> float:
-        """Log prior of a format, relative to `BE current`."""
-        share = self.shares.get(format_name, self.country_shares.get(country, 0.01))
+        """Log prior of a format, relative to `BE current`: its own share, else an equal part of its country's."""
+        share = self.shares.get(format_name)
+        if share is None:
+            share = self.country_shares.get(country, 0.01) / max(1, self._unlisted.get(country, 1))
         return float(np.log(share / self.shares.get("BE current", 0.6)))
 
     @property

@@ -25,10 +25,13 @@ from cordon.recognize.grammar import ALPHABET
 from cordon.recognize.stages import PAD, Candidate, Decoder, Detection, Detector, Reader, Recognition, SlotProbs
 
 Image = npt.NDArray[np.uint8]
-ReaderName = Literal["auto", "rapidocr", "plate"]
-DEFAULT_READER: Literal["rapidocr", "plate"] = "rapidocr"
-"""What `auto` means: the reader that scored best on the dev sets with `bench/recognition.py` (docs/models.md).
-The plate reader trained in this repository becomes the default once it beats the general one there."""
+ReaderName = Literal["auto", "rapidocr", "plate", "both"]
+DEFAULT_READER: Literal["rapidocr", "plate", "both"] = "both"
+"""What `auto` means: the reading that scored best on the dev sets with `bench/recognition.py` (docs/models.md):
+both readers, their candidates fused (`fuse`); the general reader alone where the plate reader's model is not
+installed."""
+FUSION_FLOOR = 0.01
+"""In `fuse`, what a reader that did not list a text is taken to give it (little, not nothing)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,11 @@ class Recognizer:
             return Recognition(candidates)
         return first
 
+    @property
+    def members(self) -> tuple[Recognizer, ...]:
+        """The recognizers whose readings make this one's (itself, unless it fuses several)."""
+        return (self,)
+
     def read_crop(self, plate: Image) -> Recognition | None:
         """Read one plate crop."""
         return self.read_plates([plate])[0]
@@ -155,6 +163,79 @@ class Recognizer:
         return found
 
 
+def fuse(readings: Sequence[Recognition | None], top: int = 5, floor: float = FUSION_FLOOR) -> Recognition | None:
+    """The readings of one plate by several readers as one ranking (a product of experts over their lists).
+
+    Each text listed by any reader scores the sum over the readers of the log of its confidence there,
+    `floor` where a reader did not list it or read nothing; confidences are these scores normalised over the
+    texts listed. Readers that fail differently (the general reader drops a two-line plate's top line or
+    reads a validity sticker; the plate reader confuses O and D) outvote each other's mistakes, and a text
+    both list gains. Country and format come from the reader that listed the text first. None when no
+    reader read anything.
+
+    >>> a = Recognition((Candidate("1ABC234", 0.6), Candidate("1ABC284", 0.3)))
+    >>> b = Recognition((Candidate("1ABC284", 0.5), Candidate("1ABC234", 0.4)))
+    >>> [(c.plate, c.confidence) for c in fuse([a, b]).candidates]
+    [('1ABC234', 0.6154), ('1ABC284', 0.3846)]
+    """
+    found = [r for r in readings if r is not None]
+    if not found:
+        return None
+    listed: dict[str, Candidate] = {}
+    for reading in found:
+        for candidate in reading.candidates:
+            listed.setdefault(candidate.plate, candidate)
+    by_reader = [{c.plate: c.confidence for c in r.candidates} for r in found]
+    absent = (len(readings) - len(found)) * float(np.log(floor))  # the same for every text
+    scores = {
+        text: absent + sum(float(np.log(max(confs.get(text, 0.0), floor))) for confs in by_reader) for text in listed
+    }
+    ranked = sorted(scores, key=lambda text: -scores[text])
+    values = np.array([scores[t] for t in ranked])
+    weights = np.exp(values - values.max())
+    weights /= weights.sum()
+    first = found[0]
+    candidates = tuple(
+        Candidate(
+            plate=text,
+            confidence=round(float(weight), 4),
+            country=listed[text].country,
+            format_name=listed[text].format_name,
+            score=round(scores[text], 4),
+        )
+        for text, weight in zip(ranked[:top], weights[:top], strict=False)
+    )
+    return Recognition(candidates, first.box, first.detection_score)
+
+
+class FusedRecognizer(Recognizer):
+    """Several recognizers (each a reader with its own preparation and decoder) on the same crops, their
+    readings fused by `fuse`; detection is done once, by this recognizer's detector."""
+
+    def __init__(
+        self,
+        detector: Detector | None,
+        members: Sequence[Recognizer],
+        top: int = 5,
+        max_plates: int = 8,
+        floor: float = FUSION_FLOOR,
+    ) -> None:
+        if not members:
+            raise ValueError("a fused recognizer needs at least one member")
+        first = members[0]
+        super().__init__(detector, first.reader, first.decoder, first.options, top, max_plates, first.line_finder)
+        self._members = tuple(members)
+        self.floor = floor
+
+    @property
+    def members(self) -> tuple[Recognizer, ...]:
+        return self._members
+
+    def read_plates(self, plates: Sequence[Image]) -> list[Recognition | None]:
+        readings = [member.read_plates(plates) for member in self.members]
+        return [fuse(per_plate, self.top, self.floor) for per_plate in zip(*readings, strict=True)]
+
+
 def trained_reader_available() -> bool:
     """Whether the plate-specific reader (`cordon.recognize.reader`) is installed with its model file."""
     try:
@@ -164,12 +245,12 @@ def trained_reader_available() -> bool:
     return Path(MODEL_PATH).is_file()
 
 
-def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
-    """The reader by name: `rapidocr` (general text reader from the rapidocr wheel), `plate` (the
-    plate-specific reader trained in this repository), `auto` (`DEFAULT_READER`, when its model is there)."""
+def build_reader(name: Literal["rapidocr", "plate"], threads: int = 1) -> Reader:
+    """The reader by name: `rapidocr` (general text reader from the rapidocr wheel) or `plate` (the
+    plate-specific reader trained in this repository)."""
     if name == "plate" and not trained_reader_available():
         raise ValueError("the plate reader's model (cordon/recognize/reader/plate_reader.onnx) is not installed")
-    if name == "plate" or (name == "auto" and DEFAULT_READER == "plate" and trained_reader_available()):
+    if name == "plate":
         from cordon.recognize.reader import CordonReader
 
         return CordonReader(threads=threads)
@@ -180,9 +261,12 @@ def build_reader(name: ReaderName = "auto", threads: int = 1) -> Reader:
 
 
 def rectify_options_for(reader: Reader) -> RectifyOptions:
-    """The plate reader takes two-line plates whole (it was trained on them); the general reader reads one
-    text line at a time, so squarish plates are also tried split into their lines."""
-    return RectifyOptions(split_lines=reader.name.startswith("rapidocr"))
+    """The general reader reads one text line at a time: crops are deskewed, the EU band is cut off and
+    squarish plates are also tried split into their lines. The plate reader takes the crop as it comes (it
+    was trained on detector crops, band, tilt and two-line plates included)."""
+    if reader.name.startswith("rapidocr"):
+        return RectifyOptions()
+    return RectifyOptions(deskew=False, cut_eu_band=False, split_lines=False)
 
 
 def build_recognizer(
@@ -195,7 +279,10 @@ def build_recognizer(
     top: int = 5,
     precision: Literal["int8", "float32"] = "int8",
 ) -> Recognizer:
-    """The default pipeline: the converted YOLOv8n plate detector, the chosen reader, the grammar decoder."""
+    """The default pipeline: the converted YOLOv8n plate detector, the chosen reader(s), the grammar decoder.
+
+    `reader`: `rapidocr`, `plate`, `both` (fused), or `auto` (`DEFAULT_READER` when the plate reader's model
+    is installed, else `rapidocr`)."""
     detector = None
     if with_detector:
         from cordon.recognize.detect import YoloPlateDetector
@@ -205,11 +292,22 @@ def build_recognizer(
         detector = YoloPlateDetector(
             converted.onnx_path, converted.spec, input_size=input_size, retry_size=retry_size, threads=threads
         )
-    built = build_reader(reader, threads)
+    chosen = (DEFAULT_READER if trained_reader_available() else "rapidocr") if reader == "auto" else reader
+    names: list[Literal["rapidocr", "plate"]] = ["rapidocr", "plate"] if chosen == "both" else [chosen]
+    members = [_reader_recognizer(name, threads, top) for name in names]
+    if len(members) == 1:
+        only = members[0]
+        return Recognizer(detector, only.reader, only.decoder, only.options, top, line_finder=only.line_finder)
+    return FusedRecognizer(detector, members, top=top)
+
+
+def _reader_recognizer(name: Literal["rapidocr", "plate"], threads: int, top: int) -> Recognizer:
+    """One reader with its preparation, decoder and (for the general reader) text-line second look."""
+    built = build_reader(name, threads)
     line_finder = None
     if built.name.startswith("rapidocr"):  # the general reader reads one text line at a time
         from cordon.recognize.models import text_detector_model
         from cordon.recognize.textlines import TextLineFinder
 
         line_finder = TextLineFinder(text_detector_model(), threads=threads)
-    return Recognizer(detector, built, rectify_options=rectify_options_for(built), top=top, line_finder=line_finder)
+    return Recognizer(None, built, rectify_options=rectify_options_for(built), top=top, line_finder=line_finder)
