@@ -52,6 +52,19 @@ def test_two_line_plate(recognizer: Recognizer) -> None:
     assert read is not None and read.best.plate == "1BYG066"
 
 
+def test_a_reading_that_lost_a_line_does_not_win_for_being_shorter(recognizer: Recognizer) -> None:
+    """A personalised two-line plate, B 2 over 94S: its text lines give 94S (the top line's small B and 2 are
+    left out), the split crop gives B294S; scores are sums of log-probabilities, so the shorter reading
+    scored higher until each character a reading explains earned `length_credit`."""
+    crop = rgb(next(s for s in samples(BE_CROPS) if s.path.name == "be_0021.png").path)
+    read = recognizer.read_crop(crop)
+    assert read is not None and read.best.plate == "B294S"
+    without = Recognizer(recognizer.detector, recognizer.reader, recognizer.decoder, recognizer.options,
+                         line_finder=recognizer.line_finder, length_credit=0.0)  # fmt: skip
+    lost = without.read_crop(crop)
+    assert lost is not None and lost.best.plate == "94S"
+
+
 def test_recognition_converts_to_what_ingest_takes(recognizer: Recognizer) -> None:
     sample = samples(EU_DEV)[1]
     recognition = recognizer.recognize(rgb(sample.path))[0]

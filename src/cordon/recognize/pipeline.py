@@ -58,6 +58,12 @@ class LineFinder(Protocol):
     def lines(self, crop: Image) -> list[Image]: ...
 
 
+LENGTH_CREDIT = 1.0
+"""Nats a reading earns per character when readings of different cuts of one plate are compared (one line,
+split lines, text lines): a score sums log-probabilities, so without it a reading that lost a line (`94S` for
+the two-line `B 2 / 94S`) wins by having fewer characters to be unsure of. Within one cut the decoder's own
+drop penalty does this job."""
+
 WEAK_CONFIDENCE = 0.6
 """A first reading below this confidence, or fitting no common format, gets a second look (text lines)."""
 
@@ -78,6 +84,7 @@ class Recognizer:
         top: int = 5,
         max_plates: int = 8,
         line_finder: LineFinder | None = None,
+        length_credit: float = LENGTH_CREDIT,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -86,6 +93,16 @@ class Recognizer:
         self.top = top
         self.max_plates = max_plates
         self.line_finder = line_finder
+        self.length_credit = length_credit
+
+    def _better(self, new: tuple[Candidate, ...], old: tuple[Candidate, ...]) -> bool:
+        """Whether `new` (a reading of one cut of the plate) beats `old` (another cut's)."""
+        if not new:
+            return False
+        if not old:
+            return True
+        credit = self.length_credit
+        return new[0].score + credit * len(new[0].plate) > old[0].score + credit * len(old[0].plate)
 
     def prepare(self, plate: Image) -> list[list[Image]]:
         """A plate crop as the reader's inputs: one or two ways to read it (one line; two lines when the
@@ -113,7 +130,7 @@ class Recognizer:
                 parts = [next(slots) for _ in way]
                 merged = parts[0] if len(parts) == 1 else merge_lines(parts)
                 candidates = self.decoder.decode(merged, self.top)
-                if candidates and (not best or candidates[0].score > best[0].score):
+                if self._better(candidates, best):
                     best = candidates
             out.append(Recognition(best) if best else None)
         if self.line_finder is not None:
@@ -130,7 +147,7 @@ class Recognizer:
             return first
         slots = self.reader.read(lines)
         candidates = self.decoder.decode(slots[0] if len(slots) == 1 else merge_lines(slots), self.top)
-        if candidates and (first is None or candidates[0].score > first.best.score):
+        if self._better(candidates, first.candidates if first is not None else ()):
             return Recognition(candidates)
         return first
 
