@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cordon.investigate import Investigation, InvestigationDb, RetentionJob, Upkeep
 from cordon.investigate.index import SearchIndex
 from cordon.plates import lookalike_key
 from cordon.records import PlateCandidate, PlateRead
 from cordon.runtime import Runtime
+from cordon.settings import Settings
+from cordon.store import open_store
 
 NOW = datetime.now(UTC)
 
@@ -72,3 +75,13 @@ def test_upkeep_catches_up_and_runs_retention_on_its_own_thread(
     assert runtime.store.count_reads() == 1
     assert index.cursor() == runtime.store.last_cursor()
     index.db.close()
+
+
+def test_the_investigation_connections_wait_as_long_as_the_store_is_told_to(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sqlite_busy_timeout_s=2.5)
+    open_store(settings).close()
+    db = InvestigationDb.for_settings(settings)
+    try:
+        assert db.connection().execute("PRAGMA busy_timeout").fetchone()[0] == 2500
+    finally:
+        db.close()

@@ -32,8 +32,9 @@ def _maybe(micros: int | None) -> datetime | None:
 class InvestigationDb:
     """Decisions, holds and read-side access to the reads, on the store's SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -44,7 +45,7 @@ class InvestigationDb:
         url = settings.store_url
         if not url.startswith("sqlite:///"):
             raise StoreError("investigation needs the embedded SQLite store (sqlite:///path) in this version")
-        return cls(Path(url.removeprefix("sqlite:///")))
+        return cls(Path(url.removeprefix("sqlite:///")), settings.sqlite_busy_timeout_s)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit; use `transaction()` to write)."""
@@ -53,11 +54,13 @@ class InvestigationDb:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             try:
-                connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+                connection = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_s
+                )
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
                 connection.execute("PRAGMA foreign_keys=ON")
-                connection.execute("PRAGMA busy_timeout=30000")
+                connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
             self._local.connection = connection
