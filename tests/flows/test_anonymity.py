@@ -20,6 +20,7 @@ from cordon.config import ZoneConfig
 from cordon.flows.pipeline import build_pipeline, flow_store_path
 from cordon.flows.records import day_bounds, local_day
 from cordon.flows.service import FlowsService
+from cordon.plates import lookalike_key
 from cordon.records import PlateRead
 from cordon.runtime import Runtime, build_runtime
 from cordon.settings import Settings
@@ -68,9 +69,12 @@ def forbidden_texts(tokens: list[bytes]) -> list[bytes]:
     return texts
 
 
-def file_tokens(path: Path) -> list[bytes]:
+def file_tokens(path: Path, column: str = "tokens") -> list[bytes]:
+    """The tokens (or, `column="alike"`, the look-alike tokens) in the flow store file."""
+    assert column in ("tokens", "alike")
     with sqlite3.connect(path) as db:
-        return [row[0] for row in db.execute("SELECT token FROM flow_records WHERE token IS NOT NULL")]
+        packed = [row[0] for row in db.execute(f"SELECT {column} FROM flow_chunks WHERE {column} IS NOT NULL")]  # noqa: S608
+    return [chunk[i : i + 16] for chunk in packed for i in range(0, len(chunk), 16)]
 
 
 @pytest.fixture
@@ -86,7 +90,8 @@ def test_the_analyst_gets_figures_and_never_a_plate_or_token(
     recorded: Runtime, client: TestClient, login_as: Callable[..., dict[str, str]]
 ) -> None:
     headers = login_as(Role.TRAFFIC_ANALYST)
-    forbidden = forbidden_texts(file_tokens(flow_store_path(recorded.settings)))
+    path = flow_store_path(recorded.settings)
+    forbidden = forbidden_texts(file_tokens(path) + file_tokens(path, "alike"))
     for figure in FIGURES:
         answer = client.get(f"/api/v1/flows/{figure}", headers=headers)
         assert answer.status_code == 200, (figure, answer.text)
@@ -158,18 +163,20 @@ def test_the_flow_store_file_holds_no_plate_and_no_permanent_hash(recorded: Runt
     path = flow_store_path(recorded.settings)
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        columns = {row[1] for row in db.execute("PRAGMA table_info(flow_records)")}
-    assert columns == {"day", "at", "dims", "token"}
+        columns = {row[1] for row in db.execute("PRAGMA table_info(flow_chunks)")}
+    assert columns == {"day", "n", "at", "dims", "tokens", "alike"}
     with sqlite3.connect(path) as db:
         dims = {row[1] for row in db.execute("PRAGMA table_info(flow_dims)")}
     assert dims == {"id", "camera", "lane", "direction", "movement", "vehicle_class", "country"}
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     for plate in [LONE_PLATE, *CROWD]:
         assert plate.encode() not in raw
-        text = plate.encode()
-        unkeyed = [hashlib.sha256(text).digest()[:16], hashlib.blake2b(text, digest_size=16).digest()]
-        for permanent in unkeyed:
-            assert permanent not in raw
+        for text in (plate.encode(), lookalike_key(plate).encode()):
+            unkeyed = [hashlib.sha256(text).digest()[:16], hashlib.blake2b(text, digest_size=16).digest()]
+            for permanent in unkeyed:
+                assert permanent not in raw
+    tokens, alike = file_tokens(path), file_tokens(path, "alike")
+    assert len(tokens) == len(alike) > 0 and set(tokens).isdisjoint(alike)
 
 
 def test_no_link_across_days(settings: Settings, demo_zone: ZoneConfig, clock: Clock) -> None:
@@ -187,10 +194,30 @@ def test_no_link_across_days(settings: Settings, demo_zone: ZoneConfig, clock: C
     day_one = pipeline.store.day_records("2026-11-26")
     day_two = pipeline.store.day_records("2026-11-27")
     assert {r.token for r in day_one}.isdisjoint({r.token for r in day_two})
-    assert len({r.token for r in day_two}) == 1  # within a day they do link
+    assert {r.alike for r in day_one}.isdisjoint({r.alike for r in day_two})  # nor do the look-alike tokens
+    assert len({r.token for r in day_two}) == len({r.alike for r in day_two}) == 1  # within a day they do link
     assert pipeline.store.trips(["2026-11-26", "2026-11-27"], "gate") == []  # no trip across midnight
     pipeline.finish()
     assert list(secret_folder.iterdir()) == []
+    pipeline.store.close()
+
+
+def test_a_batch_across_midnight_is_split_by_local_day(settings: Settings, demo_zone: ZoneConfig, clock: Clock) -> None:
+    """One batch of the sink can hold reads of two local days (around midnight, or a late read): each day's
+    records get that day's tokens, and a read of a day whose secret is gone gets none."""
+    pipeline = build_pipeline(settings, demo_zone, clock)
+    before = clock.now.replace(hour=22, minute=59, second=30)  # 23:59:30 in Brussels on the 26th
+    clock.now = before + timedelta(minutes=5)  # 00:04:30 on the 27th: the 26th is within its grace period
+    crossing = [read(LONE_PLATE, "cam-heikant-south", "1", before, "a"),
+                read(LONE_PLATE, "cam-kouter-northwest", "2", before + timedelta(minutes=1), "b"),
+                read(LONE_PLATE, "cam-heikant-south", "1", before - timedelta(days=2), "c")]  # fmt: skip
+    assert pipeline.record(crossing) == 3
+    (first,) = pipeline.store.day_records("2026-11-26")
+    (second,) = pipeline.store.day_records("2026-11-27")
+    assert first.token is not None and second.token is not None and first.token != second.token
+    assert first.alike != second.alike
+    (late,) = pipeline.store.day_records("2026-11-24", linked_only=False)
+    assert late.token is None and late.alike is None  # that day is over: counted, never linked
     pipeline.store.close()
 
 

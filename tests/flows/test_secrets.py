@@ -3,13 +3,15 @@ once the day is over; tokens link within a day and never across days."""
 
 from __future__ import annotations
 
+import hashlib
 import stat
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from cordon.flows.secrets import SECRET_BYTES, DaySecrets, token_of
+from cordon.flows.secrets import ALIKE_PERSON, SECRET_BYTES, DaySecrets, token_of
+from cordon.plates import lookalike_key
 from tests.flows.conftest import Clock
 
 TZ = "Europe/Brussels"
@@ -96,3 +98,28 @@ def test_a_torn_secret_file_is_destroyed_not_trusted(clock: Clock, tmp_path: Pat
 @pytest.mark.parametrize("plate", ["1ABC234", "AB123CD", "B1234"])
 def test_without_the_secret_a_token_does_not_match_the_plate_under_any_other_key(plate: str) -> None:
     assert token_of(bytes(32), plate) != token_of(bytes([1]) * 32, plate)
+
+
+def test_look_alike_tokens_link_plates_misread_by_look_alikes_within_the_day_only(clock: Clock) -> None:
+    secrets = DaySecrets(TZ, clock=clock)
+    (right, misread, _other), alike = secrets.tokens_of("2026-11-26", ["1ABC234", "1A8C234", "1ABC235"])
+    assert right != misread  # the tokens tell the two readings apart ...
+    assert alike[0] == alike[1] != alike[2]  # ... the look-alike tokens do not (B and 8 look alike)
+    assert alike[0] not in (right, misread)  # another keyed function, not the token of another plate
+    tokens, next_day = secrets.tokens_of("2026-11-27", ["1ABC234"])
+    assert next_day[0] not in (None, alike[0]) and tokens[0] != right
+    clock.move(days=1, hours=1)
+    secrets.expire()
+    assert secrets.tokens_of("2026-11-26", ["1ABC234"]) == ([None], [None])  # the day is over: nothing links
+
+
+@pytest.mark.parametrize("plate", ["1ABC234", "IA8CZ34", "QD0O", "1ÄBC234", "GS6582BILT"])
+def test_the_look_alike_token_is_the_keyed_hash_of_the_look_alike_key(clock: Clock, plate: str) -> None:
+    secrets = DaySecrets(TZ, clock=clock)
+    (_,), (alike,) = secrets.tokens_of("2026-11-26", [plate])
+    (_,), (expected,) = secrets.tokens_of("2026-11-26", [lookalike_key(plate)])
+    assert alike == expected  # the key of a key is the key
+    secret = secrets.secret("2026-11-26")
+    assert secret is not None
+    keyed = hashlib.blake2b(lookalike_key(plate).encode(), key=bytes(secret), digest_size=16, person=ALIKE_PERSON)
+    assert alike == keyed.digest()

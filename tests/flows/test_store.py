@@ -10,12 +10,17 @@ import pytest
 
 from cordon.errors import CordonError
 from cordon.flows.records import FlowRecord, Trip
-from cordon.flows.store import SCHEMA_VERSION, FlowStore
+from cordon.flows.store import MIGRATIONS, SCHEMA_VERSION, FlowStore
 
 DAY = "2026-11-26"
 
 
-def record(at: int, token: bytes | None = b"t") -> FlowRecord:
+def tok(letter: str) -> bytes:
+    """A 16-byte token (the size of the day's keyed hash)."""
+    return letter.encode() * 16
+
+
+def record(at: int, token: bytes | None = tok("t")) -> FlowRecord:
     return FlowRecord(DAY, 1_795_000_000 + at, "cam-n", "1", "towards", "entry", "car", "BE", token)
 
 
@@ -30,8 +35,7 @@ def test_schema_is_created_once_and_versioned(tmp_path: Path) -> None:
     assert tables == {
         "flow_meta",
         "flow_dims",
-        "flow_records",
-        "flow_day_rows",
+        "flow_chunks",
         "flow_counts",
         "flow_trips",
         "flow_days",
@@ -73,18 +77,55 @@ def test_a_day_is_closed_once(tmp_path: Path) -> None:
 
 def test_a_late_read_is_found_with_its_day(tmp_path: Path) -> None:
     store = FlowStore(tmp_path / "f.sqlite3", zone_id="pz", timezone="Europe/Brussels")
-    store.append([record(0, b"a"), record(5, b"b")])
-    store.append([record(0, b"c")._replace(day="2026-11-27")])
-    store.append([record(9, b"d"), record(1, b"e")._replace(day="2026-11-27")])  # late, then mixed days
-    assert sorted(r.token or b"" for r in store.day_records(DAY)) == [b"a", b"b", b"d"]
-    assert sorted(r.token or b"" for r in store.day_records("2026-11-27")) == [b"c", b"e"]
+    store.append([record(0, tok("a")), record(5, tok("b"))])
+    store.append([record(0, tok("c"))._replace(day="2026-11-27")])
+    store.append([record(9, tok("d")), record(1, tok("e"))._replace(day="2026-11-27")])  # late, then mixed days
+    assert sorted(r.token or b"" for r in store.day_records(DAY)) == [tok("a"), tok("b"), tok("d")]
+    assert sorted(r.token or b"" for r in store.day_records("2026-11-27")) == [tok("c"), tok("e")]
     assert store.day_records("2026-11-28") == []
     store.close()
 
 
 def test_a_day_s_records_of_some_cameras_only(tmp_path: Path) -> None:
     store = FlowStore(tmp_path / "f.sqlite3", zone_id="pz", timezone="Europe/Brussels")
-    store.append([record(0, b"a"), record(5, b"b")._replace(camera="cam-s")])
-    assert [r.token for r in store.day_records(DAY, cameras=frozenset({"cam-s"}))] == [b"b"]
+    store.append([record(0, tok("a")), record(5, tok("b"))._replace(camera="cam-s")])
+    assert [r.token for r in store.day_records(DAY, cameras=frozenset({"cam-s"}))] == [tok("b")]
     assert store.day_records(DAY, cameras=frozenset({"cam-x"})) == []
+    store.close()
+
+
+def test_a_file_of_the_first_version_is_migrated_to_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    first = MIGRATIONS[0]
+    assert isinstance(first, str)
+    with sqlite3.connect(path) as db:  # a file as the first version wrote it: one row per read
+        db.executescript(f"{first}; PRAGMA user_version = 1;")
+        db.execute("INSERT INTO flow_meta VALUES ('zone', 'pz'), ('timezone', 'Europe/Brussels')")
+        db.execute("INSERT INTO flow_dims VALUES (1, 'cam-n', '1', 'towards', 'entry', 'car', 'BE')")
+        rows = [(DAY, 10, tok("a")), (DAY, 11, None), ("2026-11-27", 12, tok("b")), (DAY, 13, tok("c"))]
+        db.executemany("INSERT INTO flow_records VALUES (?, ?, 1, ?)", rows)
+    store = FlowStore(path, zone_id="pz", timezone="Europe/Brussels")
+    assert sorted((r.at, r.token) for r in store.day_records(DAY)) == [(10, tok("a")), (13, tok("c"))]
+    assert len(store.day_records(DAY, linked_only=False)) == 3
+    assert [(r.day, r.camera, r.token) for r in store.day_records("2026-11-27")] == [("2026-11-27", "cam-n", tok("b"))]
+    assert store.record_count() == 4
+    assert store.record_days() == [DAY, "2026-11-27"]
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "flow_records" not in tables and "flow_chunks" in tables
+
+
+def test_raw_records_of_closed_days_are_purged(tmp_path: Path) -> None:
+    store = FlowStore(tmp_path / "f.sqlite3", zone_id="pz", timezone="Europe/Brussels")
+    store.append([record(0, tok("a")), record(5, tok("b")), record(6, token=None)])
+    store.append([record(0, tok("c"))._replace(day="2026-11-27")])
+    assert store.purge_raw("2026-11-28") == 0  # no day closed yet: nothing goes
+    store.close_day(DAY, [], 1)
+    assert store.purge_raw("2026-11-28") == 3
+    assert store.day_records(DAY, linked_only=False) == []
+    assert store.record_count() == 1
+    (cell,) = store.count_cells(DAY, DAY)  # the counts stay
+    assert cell.n == 3
     store.close()

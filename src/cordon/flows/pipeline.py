@@ -1,9 +1,12 @@
 """From committed reads to flow records: the recorder (a read → a `FlowRecord`), the pipeline (records into the
 flow store, days closed once their secret is gone) and the sink that feeds it from the in-process `ReadBus`.
 
-The sink is a bus subscriber: the writer thread hands it the reads it has just committed and it only queues
-them; its own thread turns them into flow records, so ingest never waits for the flows pipeline, and ingest's
-code does not know it exists.
+The sink is a bus subscriber: the writer thread hands it the reads it has just committed; it takes from them
+what a flow record needs, in columns (`Passages`: times, a number for camera/lane/direction/class/country,
+plates), queues that and returns; its own thread makes the day's tokens and writes a batch at a time, so
+ingest never waits for the flows pipeline, and ingest's code does not know it exists. Keeping columns rather
+than the reads matters: a queued read is dozens of objects that the garbage collector would walk again and
+again while they wait (docs/flows.md, Cost).
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cordon.config.zone import Purpose, ZoneConfig
 from cordon.flows.records import FlowRecord, day_bounds, local_day
 from cordon.flows.secrets import DaySecrets
-from cordon.flows.store import FlowStore
+from cordon.flows.store import Dims, FlowStore, RecordChunk
 from cordon.flows.trips import ZoneLayout, day_trips
 from cordon.records import PlateRead
 from cordon.settings import Settings
@@ -58,8 +62,34 @@ class ReplayClock:
         return self.now
 
 
+@dataclass(frozen=True, slots=True)
+class Passages:
+    """Committed reads of statistics cameras, in columns: all the flows pipeline keeps of them until it records
+    them. Plain lists of numbers and strings rather than the reads themselves, so that the sink holds no read
+    object (dozens of them per read, for the garbage collector to walk) between ingest's commit and its own."""
+
+    at: list[int]  # event time, whole seconds (UTC)
+    dims: list[int]  # the recorder's number of the (camera, lane, direction, movement, class, country)
+    plates: list[str]  # normalised plates, turned into the day's tokens when recorded
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    @classmethod
+    def joined(cls, parts: Sequence[Passages]) -> Passages:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            [a for p in parts for a in p.at], [d for p in parts for d in p.dims], [x for p in parts for x in p.plates]
+        )
+
+
 class FlowRecorder:
-    """Committed reads → their flow records (reads of cameras not authorised for traffic statistics give none)."""
+    """Committed reads → their flow records (reads of cameras not authorised for traffic statistics give none).
+
+    Two steps: `passages` takes what a flow record needs from each read (on ingest's thread: a few attribute
+    reads, one dictionary look-up); then the sink's thread splits a batch of them by local day (`by_day`) and
+    makes each day's tokens (`DaySecrets.tokens_of`)."""
 
     def __init__(self, zone: ZoneConfig, secrets: DaySecrets, *, statistics_cameras_only: bool = True) -> None:
         self.zone = zone
@@ -74,50 +104,91 @@ class FlowRecorder:
                 self._movement[(camera.id, lane.id)] = lane.movement.value
             if len(camera.lanes) == 1:
                 self._movement[(camera.id, None)] = camera.lanes[0].movement.value
+        # (camera, lane, direction, class, country) as the read has them → a number (-1: not a statistics
+        # camera); `dims[number]` is the flow record's (camera, lane, direction, movement, class, country).
+        self._numbers: dict[tuple[object, ...], int] = {}
+        self.dims: list[Dims] = []
         self._day: tuple[int, int, str] = (0, 0, "")  # [start, end) seconds of the last day seen, and its date
 
-    def _day_of(self, moment: datetime, seconds: int) -> str:
+    def passages(self, reads: Sequence[PlateRead]) -> Passages:
+        """What the flow records of `reads` need, in columns (this is on ingest's path: kept lean; a plain loop
+        is faster here than `attrgetter` and `map`, the interpreter reads a model's attributes directly)."""
+        at: list[int] = []
+        dims: list[int] = []
+        plates: list[str] = []
+        numbers = self._numbers
+        for read in reads:
+            key = (read.observed_by, read.lane_id, read.direction, read.vehicle_type, read.country)
+            number = numbers.get(key)
+            if number is None:
+                number = self._number(key, read)
+            if number >= 0:
+                at.append(int(read.date_observed.timestamp()))
+                dims.append(number)
+                plates.append(read.plate)
+        return Passages(at, dims, plates)
+
+    def _number(self, key: tuple[object, ...], read: PlateRead) -> int:
+        if read.observed_by not in self.cameras:
+            number = -1
+        else:
+            number = len(self.dims)
+            self.dims.append((
+                read.observed_by,
+                read.lane_id or "",
+                str(read.direction) if read.direction is not None else "",
+                self._movement.get((read.observed_by, read.lane_id), ""),
+                str(read.vehicle_type) if read.vehicle_type is not None else "",
+                read.country or "",
+            ))  # fmt: skip
+        self._numbers[key] = number
+        return number
+
+    def days(self, seconds: Sequence[int]) -> list[str]:
+        """The local day of each instant (seconds, UTC)."""
+        out: list[str] = []
+        append = out.append
         start, end, day = self._day
-        if start <= seconds < end:
-            return day
-        day = local_day(moment, self.timezone)
-        first, last = day_bounds(day, self.timezone)
-        self._day = (int(first.timestamp()), int(last.timestamp()), day)
-        return day
+        for at in seconds:
+            if not start <= at < end:
+                day = local_day(datetime.fromtimestamp(at, UTC), self.timezone)
+                first, last = day_bounds(day, self.timezone)
+                start, end = int(first.timestamp()), int(last.timestamp())
+            append(day)
+        self._day = (start, end, day)
+        return out
+
+    def by_day(self, batch: Passages) -> list[tuple[str, Passages]]:
+        """The passages of each local day in the batch (one day, but around midnight or for a late read)."""
+        days = self.days(batch.at)
+        if not days:
+            return []
+        if days.count(days[0]) == len(days):
+            return [(days[0], batch)]
+        parts: dict[str, list[int]] = {}
+        for index, day in enumerate(days):
+            parts.setdefault(day, []).append(index)
+        at, dims, plates = batch.at, batch.dims, batch.plates
+        return [
+            (day, Passages([at[i] for i in part], [dims[i] for i in part], [plates[i] for i in part]))
+            for day, part in parts.items()
+        ]
+
+    def records(self, reads: Sequence[PlateRead]) -> list[FlowRecord]:
+        """The flow records of a batch of reads."""
+        out: list[FlowRecord] = []
+        for day, part in self.by_day(self.passages(reads)):
+            tokens, alikes = self.secrets.tokens_of(day, part.plates)
+            out += [
+                FlowRecord(day, at, *self.dims[number], token, alike)
+                for at, number, token, alike in zip(part.at, part.dims, tokens, alikes, strict=True)
+            ]
+        return out
 
     def record(self, read: PlateRead) -> FlowRecord | None:
         """One read's flow record (None for a camera not authorised for traffic statistics)."""
         found = self.records([read])
         return found[0] if found else None
-
-    def records(self, reads: Sequence[PlateRead]) -> list[FlowRecord]:
-        """The flow records of a batch of reads (this is on the ingest path: kept lean)."""
-        out: list[FlowRecord] = []
-        tokens: dict[str, Callable[[str], bytes] | None] = {}
-        cameras, movements = self.cameras, self._movement
-        for read in reads:
-            if read.observed_by not in cameras:
-                continue
-            moment = read.date_observed
-            seconds = int(moment.timestamp())
-            day = self._day_of(moment, seconds)
-            if day not in tokens:
-                tokens[day] = self.secrets.tokens(day)
-            token = tokens[day]
-            out.append(
-                FlowRecord(
-                    day,
-                    seconds,
-                    read.observed_by,
-                    read.lane_id or "",
-                    str(read.direction) if read.direction is not None else "",
-                    movements.get((read.observed_by, read.lane_id), ""),
-                    str(read.vehicle_type) if read.vehicle_type is not None else "",
-                    read.country or "",
-                    None if token is None else token(read.plate),
-                )
-            )
-        return out
 
 
 class FlowPipeline:
@@ -141,11 +212,20 @@ class FlowPipeline:
 
     def record(self, reads: Sequence[PlateRead]) -> int:
         """Store the flow records of `reads`; returns how many were recorded."""
-        records = self.recorder.records(reads)
-        self.store.append(records)
-        if self._open is not None:
-            self._open.update({r.day for r in records if r.token is not None})
-        return len(records)
+        return self.record_passages(self.recorder.passages(reads))
+
+    def record_passages(self, batch: Passages) -> int:
+        """Store the flow records of passages taken by `recorder.passages`; returns how many were recorded."""
+        recorder = self.recorder
+        ids = [self.store.dims_id(dims) for dims in recorder.dims]
+        chunks = []
+        for day, part in recorder.by_day(batch):
+            tokens, alikes = self.secrets.tokens_of(day, part.plates)
+            chunks.append(RecordChunk(day, part.at, [ids[n] for n in part.dims], tokens, alikes))
+        written = self.store.append_chunks(chunks)
+        if self._open is not None:  # days whose records link (a day's tokens are all there or all gone)
+            self._open.update(chunk.day for chunk in chunks if chunk.tokens[0] is not None)
+        return written
 
     def close_due_days(self, now: datetime, purge: bool = True) -> list[str]:
         """Destroy the secrets of days that are over, keep the trips of every such day once, and (`purge`)
@@ -184,7 +264,8 @@ def build_pipeline(settings: Settings, zone: ZoneConfig, clock: Callable[[], dat
 
 
 class FlowSink:
-    """Bus subscriber: queues committed reads; one thread records them and closes days every second."""
+    """Bus subscriber: queues what the flow records need of committed reads (`Passages`); one thread records
+    them and closes days every second."""
 
     def __init__(
         self,
@@ -202,22 +283,30 @@ class FlowSink:
         self.batch = batch
         self.dropped = 0  # reads not recorded because the queue was full (statistics, never evidence)
         self.recorded = 0
-        self.cpu_s = 0.0  # CPU seconds the sink's thread spent recording (what the flows cost ingest)
-        self._queue: deque[Sequence[PlateRead]] = deque()
+        self.cpu_s = 0.0  # CPU seconds the sink's thread spent recording
+        self.taking_cpu_s = 0.0  # CPU seconds the publisher (ingest's writer) spent in the subscriber
+        self._queue: deque[Passages] = deque()
         self._pending = 0
         self._wake = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
 
     def __call__(self, reads: Sequence[PlateRead]) -> None:
-        """The bus subscriber: queue and return at once."""
-        with self._wake:
-            if self._pending + len(reads) > self.max_pending:
+        """The bus subscriber: take what the flow records need from the reads (not the reads: they can go as
+        soon as ingest is done with them), queue it and return."""
+        if self._pending + len(reads) > self.max_pending:
+            with self._wake:
                 self.dropped += len(reads)
+            return
+        started = time.thread_time()
+        batch = self.pipeline.recorder.passages(reads)
+        with self._wake:
+            self.taking_cpu_s += time.thread_time() - started
+            if not batch.at:
                 return
             first = not self._queue
-            self._queue.append(reads)
-            self._pending += len(reads)
+            self._queue.append(batch)
+            self._pending += len(batch)
             if first or self._pending >= self.batch:  # wake the thread, or cut its lingering short
                 self._wake.notify()
 
@@ -240,19 +329,19 @@ class FlowSink:
         """Record everything queued now (on the caller's thread; for tests and benchmarks)."""
         self._record(self._take())
 
-    def _take(self) -> list[PlateRead]:
+    def _take(self) -> Passages | None:
         with self._wake:
             batches, self._queue = list(self._queue), deque()
             self._pending = 0
-        return [read for batch in batches for read in batch]
+        return Passages.joined(batches) if batches else None
 
-    def _record(self, reads: list[PlateRead]) -> None:
-        if reads:
+    def _record(self, batch: Passages | None) -> None:
+        if batch is not None:
             started = time.thread_time()
             try:
-                self.recorded += self.pipeline.record(reads)
+                self.recorded += self.pipeline.record_passages(batch)
             except Exception:
-                log.exception("flows: %d reads could not be recorded", len(reads))
+                log.exception("flows: %d reads could not be recorded", len(batch))
             self.cpu_s += time.thread_time() - started
 
     def _run(self) -> None:

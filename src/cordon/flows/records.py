@@ -2,7 +2,8 @@
 
 A `FlowRecord` holds the camera, lane, direction, movement (entry, exit, internal: from the zone's lane
 configuration), event time (whole seconds, UTC), vehicle class and country of a read, plus `token`: a keyed
-hash of the normalised plate under the secret of the read's local day (`cordon.flows.secrets`). Records of one
+hash of the normalised plate under the secret of the read's local day (`cordon.flows.secrets`), and `alike`, the
+same of the plate's look-alike key (a plate misread by a look-alike character keeps it). Records of one
 vehicle link within a local day and never across days; no plate and no permanent hash is ever kept.
 
 The records are `NamedTuple`s rather than dataclasses on purpose: the figures walk millions of them, and a
@@ -35,6 +36,7 @@ class FlowRecord(NamedTuple):
     vehicle_class: str  # FIWARE vehicleType, or ""
     country: str  # ISO 3166-1 alpha-2, or ""
     token: bytes | None  # keyed hash under the day's secret; None once that secret was destroyed
+    alike: bytes | None = None  # keyed hash of the plate's look-alike key, the same day's secret; None with token
 
 
 class Trip(NamedTuple):

@@ -5,6 +5,10 @@ random, kept only until the day is over, and then destroyed.
 - The token of a plate is keyed BLAKE2b (a MAC, RFC 7693) of the normalised plate under the day's secret,
   16 bytes. Without the secret, a token cannot be tested against a guessed plate; with it, the whole plate
   space could be tried, which is why the secret must not outlive its day.
+- The look-alike token is keyed BLAKE2b under the same secret with another personalisation (`ALIKE_PERSON`:
+  another function, so it never equals a token) of the plate's look-alike key (`cordon.plates.lookalike_key`).
+  Two readings of one plate that differ by look-alike characters (a misread `8` for `B`) share it: the trip
+  linking uses it to join an entry to an exit that one misread left apart. It links within the day only.
 - Once the clock passes the day's end plus `grace` (late reads of a camera's backlog still link), the secret
   is destroyed: overwritten in memory, its file overwritten with zeros, flushed and deleted. A read of that day
   arriving later gets no token: it is counted, never linked.
@@ -31,18 +35,22 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from cordon.flows.records import day_bounds
+from cordon.plates import lookalike_key
 from cordon.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
 TOKEN_BYTES = 16
+ALIKE_PERSON = b"cordon-alike"  # BLAKE2b personalisation of look-alike tokens: another function than tokens'
+# `lookalike_key` as a bytes table: it maps ASCII letters and digits to ASCII digits and leaves every other
+# character alone, so it commutes with UTF-8 encoding.
+_ALIKE_BYTES = bytes(ord(lookalike_key(chr(i))) for i in range(256))
 _FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.key$")
 
 
@@ -71,7 +79,7 @@ class DaySecrets:
         self.grace = grace
         self.clock = clock
         self._secrets: dict[str, bytearray] = {}
-        self._hashers: dict[str, Any] = {}  # keyed BLAKE2b state per day, copied for each token
+        self._hashers: dict[str, tuple[hashlib.blake2b, hashlib.blake2b]] = {}  # keyed states per day, copied per token
         self._closes: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self.destroyed: list[str] = []  # days whose secret this process destroyed, oldest first
@@ -111,12 +119,10 @@ class DaySecrets:
     def tokens(self, day: str) -> Callable[[str], bytes] | None:
         """A function plate → token for that day (fast: the keyed state is made once), or None when the day's
         secret is gone. Take it afresh for each batch: it must not outlive the day."""
-        hasher = self._hashers.get(day)
-        if hasher is None:
-            secret = self.secret(day)
-            if secret is None:
-                return None
-            hasher = self._hashers[day] = hashlib.blake2b(key=bytes(secret), digest_size=TOKEN_BYTES)
+        keyed = self._keyed(day)
+        if keyed is None:
+            return None
+        hasher = keyed[0]
 
         def token(plate: str) -> bytes:
             state = hasher.copy()
@@ -124,6 +130,45 @@ class DaySecrets:
             return state.digest()
 
         return token
+
+    def tokens_of(self, day: str, plates: Sequence[str]) -> tuple[list[bytes | None], list[bytes | None]]:
+        """The tokens of many plates of one day, and their look-alike tokens (one loop, the keyed states copied
+        per plate); None for each when the day's secret is gone.
+
+        The look-alike token is the keyed hash, under the same secret but another personalisation (so it can
+        never equal a token), of the plate's look-alike key (`cordon.plates.lookalike_key`: 0/O/D/Q, 1/I/L/T,
+        2/Z, 5/S, 6/G, 8/B each one character). A plate misread by a look-alike character keeps it: that is what
+        links an entry to its misread exit. It links within the day only, as the token does."""
+        keyed = self._keyed(day)
+        if keyed is None:
+            nothing: list[bytes | None] = [None] * len(plates)
+            return nothing, list(nothing)
+        tokens: list[bytes | None] = []
+        alikes: list[bytes | None] = []
+        token, alike, copy, copy_alike = tokens.append, alikes.append, keyed[0].copy, keyed[1].copy
+        for plate in plates:
+            text = plate.encode()
+            state = copy()
+            state.update(text)
+            token(state.digest())
+            state = copy_alike()
+            state.update(text.translate(_ALIKE_BYTES))  # = lookalike_key(plate).encode(), without a second encode
+            alike(state.digest())
+        return tokens, alikes
+
+    def _keyed(self, day: str) -> tuple[hashlib.blake2b, hashlib.blake2b] | None:
+        """The day's keyed BLAKE2b states (tokens, look-alike tokens), made once; None once the secret is gone."""
+        keyed = self._hashers.get(day)
+        if keyed is None:
+            secret = self.secret(day)
+            if secret is None:
+                return None
+            key = bytes(secret)
+            keyed = self._hashers[day] = (
+                hashlib.blake2b(key=key, digest_size=TOKEN_BYTES),
+                hashlib.blake2b(key=key, digest_size=TOKEN_BYTES, person=ALIKE_PERSON),
+            )
+        return keyed
 
     def days(self) -> list[str]:
         """The days whose secret is held now."""

@@ -5,7 +5,9 @@ the day's keyed hash of a plate, so a chain is one vehicle's day, exactly as far
 
 - **Gate trips** (`gate_trips`): an entry at a gate followed by the vehicle's next gate passage being an exit:
   origin gate → destination gate, with the time between them. An entry followed by another entry (the exit was
-  missed) gives no trip, as in the zone-closure rule and the simulator's truth.
+  missed) gives no trip, as in the zone-closure rule and the simulator's truth. An entry and an exit left
+  unpaired because one of the two reads was misread by a look-alike character (`8` for `B`) still make a trip
+  when their look-alike tokens are equal and nothing of either token passed a gate in between.
 - **Section trips** (`section_trips`): a passage at a section's entry camera followed within two hours by one at
   its exit camera.
 - **Camera transitions** (`camera_transitions`): for any set of cameras, consecutive passages of a vehicle at
@@ -56,25 +58,59 @@ def _class_of(chain: Sequence[FlowRecord]) -> str:
 
 
 def gate_trips(records: Iterable[FlowRecord], layout: ZoneLayout) -> list[Trip]:
-    """Entry gate → exit gate trips of one day."""
+    """Entry gate → exit gate trips of one day: along each token's chain, then, for the entries and exits left
+    unpaired, along look-alike chains (a plate misread by a look-alike character at one end)."""
     trips: list[Trip] = []
     gate_of = layout.gate_of
-    for chain in chains(records):
+    gate_records = [r for r in records if r.camera in gate_of and r.movement in ("entry", "exit")]
+    unpaired: set[int] = set()  # id() of the entries and exits left unpaired (the records outlive the set)
+    for chain in chains(gate_records):
         entry: FlowRecord | None = None
         vehicle_class: str | None = None
         for record in chain:
-            gate = gate_of.get(record.camera)
-            if gate is None or record.movement not in ("entry", "exit"):
-                continue
             if record.movement == "entry":
+                if entry is not None:
+                    unpaired.add(id(entry))
                 entry = record
                 continue
             if entry is not None:
                 vehicle_class = _class_of(chain) if vehicle_class is None else vehicle_class
                 trips.append(
-                    Trip(entry.day, "gate", gate_of[entry.camera], gate, entry.at, record.at - entry.at, vehicle_class)
-                )
+                    Trip(entry.day, "gate", gate_of[entry.camera], gate_of[record.camera], entry.at,
+                         record.at - entry.at, vehicle_class)
+                )  # fmt: skip
+            else:
+                unpaired.add(id(record))
             entry = None
+        if entry is not None:
+            unpaired.add(id(entry))
+    return trips + _lookalike_trips(gate_records, unpaired, gate_of)
+
+
+def _lookalike_trips(gate_records: Sequence[FlowRecord], unpaired: set[int], gate_of: dict[str, str]) -> list[Trip]:
+    """Trips between an unpaired entry and an unpaired exit of two different tokens with the same look-alike
+    token, when the exit is the next gate passage of that look-alike group after the entry (the rule of the
+    token chains, applied to the group: nothing of either plate passed a gate in between)."""
+    groups: dict[bytes, list[FlowRecord]] = {}
+    for record in gate_records:
+        if record.alike is not None and record.token is not None:
+            groups.setdefault(record.alike, []).append(record)
+    trips: list[Trip] = []
+    for group in groups.values():
+        if len(group) < 2 or not any(id(r) in unpaired for r in group):
+            continue
+        group.sort(key=lambda r: r.at)
+        for before, after in pairwise(group):
+            if (
+                before.movement == "entry"
+                and after.movement == "exit"
+                and before.token != after.token
+                and id(before) in unpaired
+                and id(after) in unpaired
+            ):
+                vehicle_class = before.vehicle_class or after.vehicle_class
+                trips.append(Trip(before.day, "gate", gate_of[before.camera], gate_of[after.camera], before.at,
+                                  after.at - before.at, vehicle_class))  # fmt: skip
     return trips
 
 
