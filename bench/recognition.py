@@ -13,6 +13,7 @@ and `peer` (the same detector + RapidOCR's own engine on the crop + plate-format
 offline stack).
 
 Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes on 2 cores)
+     .venv/bin/python bench/recognition.py --live           (as video and edge mode run: no still-image extras)
      .venv/bin/python bench/recognition.py --quick          (20 images per set)
      .venv/bin/python bench/recognition.py --reader plate   (the trained reader, when installed)
 """
@@ -31,6 +32,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -56,7 +58,7 @@ class PeerRecognizer(Recognizer):
     upper case, separators dropped, then look-alike swaps tried until the text fits a known plate format."""
 
     def __init__(self, base: Recognizer) -> None:
-        super().__init__(base.detector, base.reader, base.decoder, base.options, base.top)
+        super().__init__(base.detector, base.reader, base.decoder, replace(base.options, widen=0.0), base.top)
         from rapidocr import RapidOCR
 
         self._engine = RapidOCR(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
@@ -106,8 +108,12 @@ def _fix(text: str, i: int) -> str:
     return options[0] if options else ch
 
 
-def build(stack: str, reader: str) -> Recognizer:
-    base = build_recognizer(reader, threads=1)  # type: ignore[arg-type]
+def build(stack: str, reader: str, live: bool = False) -> Recognizer:
+    """The stack; `live`: as for video and edge mode (no detection retry at 960 px, no wider second reading)."""
+    if live:
+        base = build_recognizer(reader, threads=1, retry_size=None, widen=0.0)  # type: ignore[arg-type]
+    else:
+        base = build_recognizer(reader, threads=1)  # type: ignore[arg-type]
     return PeerRecognizer(base) if stack == "peer" else base
 
 
@@ -116,15 +122,17 @@ def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
 
 
-def _speed_worker(args: tuple[str, str, list[str]]) -> int:
-    stack, reader, paths = args
-    recognizer = build(stack, reader)
+def _speed_worker(args: tuple[str, str, bool, list[str]]) -> int:
+    stack, reader, live, paths = args
+    recognizer = build(stack, reader, live)
     for path in paths:
         recognizer.recognize(_frame(Path(path)))
     return len(paths)
 
 
-def speed(stack: str, reader: str, recognizer: Recognizer, paths: list[Path]) -> tuple[float, float, float, float]:
+def speed(
+    stack: str, reader: str, live: bool, recognizer: Recognizer, paths: list[Path]
+) -> tuple[float, float, float, float]:
     """(median wall ms per image on one core, median CPU ms, mean CPU ms, images/s on two processes).
 
     The CPU time of this single-threaded process is what an image costs a core; on a machine shared with
@@ -139,9 +147,9 @@ def speed(stack: str, reader: str, recognizer: Recognizer, paths: list[Path]) ->
         cpu.append((time.process_time() - started_cpu) * 1000)
     halves = [[str(p) for p in paths[0::2]], [str(p) for p in paths[1::2]]]
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_speed_worker, [(stack, reader, halves[0][:1]), (stack, reader, halves[1][:1])])  # load models
+        pool.map(_speed_worker, [(stack, reader, live, halves[0][:1]), (stack, reader, live, halves[1][:1])])
         started = time.perf_counter()
-        done = sum(pool.map(_speed_worker, [(stack, reader, h) for h in halves]))
+        done = sum(pool.map(_speed_worker, [(stack, reader, live, h) for h in halves]))
         rate = done / (time.perf_counter() - started)
     return statistics.median(times), statistics.median(cpu), statistics.fmean(cpu), rate
 
@@ -153,6 +161,8 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-second-look", action="store_true", help="Cordon without the text-line second look")
     parser.add_argument("--misses", action="store_true", help="list the misreads")
+    live_help = "as for video and edge mode: no 960 px detection retry, no wider second reading"
+    parser.add_argument("--live", action="store_true", help=live_help)
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -162,14 +172,14 @@ def main() -> None:
     speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
     results = {}
     for stack in ("cordon", *(() if args.no_peer else ("peer",))):
-        recognizer = build(stack, args.reader)
+        recognizer = build(stack, args.reader, args.live)
         if args.no_second_look:
             for member in recognizer.members:
                 member.line_finder = None
         with OtherLoad() as other:
             scenes = scoring.scenes(recognizer, eu)
             crops = scoring.crops(recognizer, be)
-            median_ms, cpu_ms, mean_cpu_ms, rate = speed(stack, args.reader, recognizer, speed_paths)
+            median_ms, cpu_ms, mean_cpu_ms, rate = speed(stack, args.reader, args.live, recognizer, speed_paths)
         results[stack] = (scenes, crops, cpu_ms, rate)
         readers = " + ".join(member.reader.name for member in recognizer.members)
         name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"

@@ -41,7 +41,7 @@ def default(model_cache: Path) -> Recognizer:
 def test_default_pipeline_eu_scenes_end_to_end(default: Recognizer) -> None:
     samples(EU_DEV)
     score = scoring.scenes(default, scoring.read_manifest(EU_DEV))
-    assert score.accuracy >= 0.85, score.misses()  # measured 88.9 %
+    assert score.accuracy >= 0.88, score.misses()  # measured 91.7 %
     assert score.calibration_error() <= 0.12
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import numpy as np
 import pytest
 
 from cordon.ingest.formats import ReadIn
+from cordon.recognize import rectify
 from cordon.recognize.models import text_detector_model
 from cordon.recognize.output import recognition_json, to_plate_read, to_read_in
 from cordon.recognize.pipeline import (
+    CATCH_ALLS,
     DEFAULT_READER,
+    WEAK_CONFIDENCE,
     FusedRecognizer,
     Recognizer,
     build_reader,
@@ -22,7 +26,7 @@ from cordon.recognize.pipeline import (
     rectify_options_for,
     trained_reader_available,
 )
-from cordon.recognize.stages import Box, Candidate, Recognition
+from cordon.recognize.stages import Box, Candidate, Detection, Recognition
 from cordon.recognize.textlines import TextLineFinder
 from tests.recognize.conftest import BE_CROPS, EU_DEV, rgb, samples
 
@@ -37,6 +41,46 @@ def test_reads_plates_in_full_images(recognizer: Recognizer) -> None:
         on_plate = [r for r in found if r.box is not None and r.box.iou(truth) >= 0.3]
         exact += bool(on_plate) and on_plate[0].best.plate == sample.plate
     assert exact >= 5, f"{exact} of {len(chosen)} read exactly"
+
+
+class PartBox:
+    """A detector that boxes the left `share` of the annotated plate, as real detectors sometimes do (the box
+    stops at a dash): a stand-in for the detector stage only, the readers are the real ones."""
+
+    name = "part-box"
+
+    def __init__(self, box: Box, share: float) -> None:
+        self.box = Box(box.x, box.y, round(box.w * share), box.h)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(self.box, 0.3)]
+
+
+def test_a_weak_reading_of_part_of_a_plate_is_read_again_wider(recognizer: Recognizer) -> None:
+    """Boxed 60 % of the way, a plate reads as a fragment. A fragment that fits no real format (or is unsure)
+    is read again on a crop widened by half the box each side, which shows the whole plate; a fragment that
+    fits another format (`AL333` is a valid old Luxembourg plate) is not, and stays what it read."""
+    chosen = [s for s in samples(EU_DEV) if len(s.plate) == 7][:6]  # SIV plates AB-123-CD, first of the manifest
+    weak_ones = 0
+    for sample in chosen:
+        assert sample.box is not None
+        image = rgb(sample.path)
+        part = PartBox(Box(*sample.box), 0.6)
+        plain = Recognizer(part, recognizer.reader, recognizer.decoder, replace(recognizer.options, widen=0.0),
+                           line_finder=recognizer.line_finder)  # fmt: skip
+        wide = Recognizer(part, recognizer.reader, recognizer.decoder, recognizer.options,
+                          line_finder=recognizer.line_finder)  # fmt: skip
+        fragment = plain.recognize(image)
+        read = wide.recognize_with_crops(image)
+        assert [r.box for r, _ in read] == [part.box] * len(read)  # the detection stays what the detector said
+        assert fragment and fragment[0].best.plate != sample.plate  # the cut-off plate is not read from the part
+        if fragment[0].best.confidence < WEAK_CONFIDENCE or fragment[0].best.format_name in CATCH_ALLS:
+            weak_ones += 1
+            assert read[0][0].best.plate == sample.plate
+            assert read[0][1].shape[1] > 1.5 * rectify.crop(image, part.box).shape[1]  # the evidence is the wide crop
+        else:
+            assert read[0][0].best.plate == fragment[0].best.plate
+    assert weak_ones >= 2, weak_ones
 
 
 def test_reads_plate_crops(recognizer: Recognizer) -> None:

@@ -125,12 +125,14 @@ def recognize(
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
         fail("--crop reads plate images, not video")
-    from cordon.recognize.pipeline import build_recognizer
+    from cordon.recognize.pipeline import WIDEN, build_recognizer
 
     out = _Out(output_format == "table")
-    # Still photographs where nothing is found are searched again at a larger size; video frames are not
-    # (most are empty, and a live source must keep up).
-    retry_size = None if edge or videos else 960
+    # Still photographs where nothing is found are searched again at a larger size, and weak readings are read
+    # again on a wider crop; video frames are not (most are empty, a live source must keep up, and the tracker
+    # votes over frames).
+    live = bool(edge or videos)
+    retry_size = None if live else 960
     try:
         recognizer = build_recognizer(
             reader_name,  # type: ignore[arg-type]
@@ -140,6 +142,7 @@ def recognize(
             top=top,
             precision=precision,  # type: ignore[arg-type]
             retry_size=retry_size,
+            widen=0.0 if live else WIDEN,
         )
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None

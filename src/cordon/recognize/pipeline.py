@@ -12,7 +12,7 @@ defaults. Nothing is loaded at import time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -42,6 +42,16 @@ class RectifyOptions:
     deskew: bool = True
     cut_eu_band: bool = True
     split_lines: bool = True
+    widen: float = 0.0
+    """A weak reading of a detected plate is read again on a crop widened by this fraction of the box's width
+    on each side (0: never): detectors often box part of a plate (the box stops at a dash, or misses the
+    last group), and the wider view shows the whole of it. The better reading of the two is kept. It costs a
+    second reading of every weak plate: `build_recognizer` turns it on for still images (`WIDEN`), not for
+    video, where the tracker's vote over frames does this job."""
+
+
+WIDEN = 0.5
+"""`RectifyOptions.widen` for still images: half the box's width on each side."""
 
 
 def merge_lines(lines: Sequence[SlotProbs]) -> SlotProbs:
@@ -68,8 +78,12 @@ WEAK_CONFIDENCE = 0.6
 """A first reading below this confidence, or fitting no common format, gets a second look (text lines)."""
 
 
+CATCH_ALLS = (None, "BE personalised")
+"""Format names of readings that fit no real format: none at all, or only the catch-all."""
+
+
 def _weak(read: Recognition | None) -> bool:
-    return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in (None, "BE personalised")
+    return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in CATCH_ALLS
 
 
 class Recognizer:
@@ -172,9 +186,20 @@ class Recognizer:
     def recognize_with_crops(self, image: Image) -> list[tuple[Recognition, Image]]:
         """As `recognize`, each with the plate's crop (the evidence image of a read)."""
         detections = self.detect(image)
-        crops = [rectify.crop(image, d.box, self.options.margin) for d in detections]
+        margin = self.options.margin
+        crops = [rectify.crop(image, d.box, margin) for d in detections]
+        reads = self.read_plates(crops)
+        weak = [i for i, read in enumerate(reads) if _weak(read)] if self.options.widen > 0 else []
+        if weak:
+            width = image.shape[1]
+            wide = [rectify.crop(image, rectify.widened(detections[i].box, self.options.widen, width), margin)
+                    for i in weak]  # fmt: skip
+            for i, crop, again in zip(weak, wide, self.read_plates(wide), strict=True):
+                first = reads[i]
+                if again is not None and self._better(again.candidates, first.candidates if first else ()):
+                    reads[i], crops[i] = again, crop
         found = []
-        for detection, crop, read in zip(detections, crops, self.read_plates(crops), strict=True):
+        for detection, crop, read in zip(detections, crops, reads, strict=True):
             if read is not None:
                 found.append((Recognition(read.candidates, detection.box, detection.score), crop))
         return found
@@ -295,11 +320,13 @@ def build_recognizer(
     retry_size: int | None = 960,
     top: int = 5,
     precision: Literal["int8", "float32"] = "int8",
+    widen: float = WIDEN,
 ) -> Recognizer:
     """The default pipeline: the converted YOLOv8n plate detector, the chosen reader(s), the grammar decoder.
 
     `reader`: `rapidocr`, `plate`, `both` (fused), or `auto` (`DEFAULT_READER` when the plate reader's model
-    is installed, else `rapidocr`)."""
+    is installed, else `rapidocr`). `retry_size` and `widen` are for still images (a second detection at a
+    larger size when nothing is found; a second, wider reading of weak readings); video passes None and 0."""
     detector = None
     if with_detector:
         from cordon.recognize.detect import YoloPlateDetector
@@ -314,8 +341,11 @@ def build_recognizer(
     members = [_reader_recognizer(name, threads, top) for name in names]
     if len(members) == 1:
         only = members[0]
-        return Recognizer(detector, only.reader, only.decoder, only.options, top, line_finder=only.line_finder)
-    return FusedRecognizer(detector, members, top=top)
+        options = replace(only.options, widen=widen)
+        return Recognizer(detector, only.reader, only.decoder, options, top, line_finder=only.line_finder)
+    fused = FusedRecognizer(detector, members, top=top)
+    fused.options = replace(fused.options, widen=widen)
+    return fused
 
 
 def _reader_recognizer(name: Literal["rapidocr", "plate"], threads: int, top: int) -> Recognizer:

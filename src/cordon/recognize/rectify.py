@@ -25,6 +25,19 @@ def crop(image: Image, box: Box, margin: float = 0.08) -> Image:
     return np.ascontiguousarray(image[y1:y2, x1:x2])
 
 
+def widened(box: Box, fraction: float, width: int) -> Box:
+    """The box grown by `fraction` of its width on the left and on the right, clipped to an image `width` wide.
+
+    >>> widened(Box(100, 50, 80, 20), 0.5, 1000)
+    Box(x=60, y=50, w=160, h=20)
+    >>> widened(Box(10, 50, 80, 20), 0.5, 120)
+    Box(x=0, y=50, w=120, h=20)
+    """
+    grow = round(box.w * fraction)
+    left, right = max(0, box.x - grow), min(width, box.x2 + grow)
+    return Box(left, box.y, right - left, box.h)
+
+
 def deskew(plate: Image, max_angle: float = 20.0) -> Image:
     """Undo a small in-plane rotation: the angle of the long edges of the characters' bounding region (dark
     or bright strokes), found by a minimum-area rectangle over strong gradients. Unchanged when unsure."""
