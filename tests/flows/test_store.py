@@ -10,7 +10,8 @@ import pytest
 
 from cordon.errors import CordonError
 from cordon.flows.records import FlowRecord, Trip
-from cordon.flows.store import MIGRATIONS, SCHEMA_VERSION, FlowStore
+from cordon.flows.schema import MIGRATIONS, SCHEMA_VERSION
+from cordon.flows.store import FlowStore
 
 DAY = "2026-11-26"
 

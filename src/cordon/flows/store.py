@@ -26,80 +26,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import sys
 import threading
-from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from cordon.errors import CordonError
 from cordon.flows.records import SLOT_S, DurationCount, FlowRecord, Trip, TripAtom, day_bounds
+from cordon.flows.schema import chunk_row, migrate, unpacked
 from cordon.flows.secrets import TOKEN_BYTES
 
-_CHUNKS = """
-    CREATE TABLE flow_chunks (
-        day TEXT NOT NULL, n INTEGER NOT NULL, at BLOB NOT NULL, dims BLOB NOT NULL, tokens BLOB, alike BLOB
-    );
-    CREATE INDEX flow_chunks_day ON flow_chunks (day);
-"""
-
-
-def _records_to_chunks(db: sqlite3.Connection) -> None:
-    """Version 1 → 2: rows of `flow_records` (one per read) become chunks of `flow_chunks`."""
-    _run_script(db, _CHUNKS)
-    days = [row[0] for row in db.execute("SELECT DISTINCT day FROM flow_records ORDER BY day")]
-    for day in days:
-        rows = db.execute("SELECT at, dims, token FROM flow_records WHERE day = ? ORDER BY rowid", (day,))
-        linked: list[tuple[int, int, bytes]] = []
-        unlinked: list[tuple[int, int, None]] = []
-        for at, dims, token in rows:
-            if token is None:
-                unlinked.append((at, dims, None))
-            else:
-                linked.append((at, dims, token))
-        for part in (linked, unlinked):
-            if part:
-                at, dims, tokens = zip(*part, strict=True)
-                db.execute("INSERT INTO flow_chunks VALUES (?, ?, ?, ?, ?, ?)", _chunk_row(day, at, dims, tokens, None))
-    _run_script(db, "DROP TABLE flow_records; DROP TABLE flow_day_rows;")
-
-
-def _run_script(db: sqlite3.Connection, script: str) -> None:
-    """Run statements in the transaction open on `db` (`executescript` would commit it first)."""
-    for statement in filter(str.strip, script.split(";")):
-        db.execute(statement)
-
-
-#: `MIGRATIONS[n]` takes a file from version n to n + 1: a script, or a function run in the same transaction.
-MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
-    """
-    CREATE TABLE flow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE flow_dims (
-        id INTEGER PRIMARY KEY, camera TEXT NOT NULL, lane TEXT NOT NULL, direction TEXT NOT NULL,
-        movement TEXT NOT NULL, vehicle_class TEXT NOT NULL, country TEXT NOT NULL,
-        UNIQUE (camera, lane, direction, movement, vehicle_class, country)
-    );
-    CREATE TABLE flow_records (
-        day TEXT NOT NULL, at INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id), token BLOB
-    );
-    CREATE TABLE flow_day_rows (day TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL);
-    CREATE TABLE flow_counts (
-        day TEXT NOT NULL, slot INTEGER NOT NULL, dims INTEGER NOT NULL REFERENCES flow_dims (id),
-        n INTEGER NOT NULL, PRIMARY KEY (day, slot, dims)
-    ) WITHOUT ROWID;
-    CREATE TABLE flow_trips (
-        day TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, destination TEXT NOT NULL,
-        start INTEGER NOT NULL, duration_s INTEGER NOT NULL, vehicle_class TEXT NOT NULL
-    );
-    CREATE INDEX flow_trips_kind_day ON flow_trips (kind, day, origin, destination, duration_s);
-    CREATE TABLE flow_days (day TEXT PRIMARY KEY, closed_at INTEGER NOT NULL, trips INTEGER NOT NULL);
-    """,
-    _records_to_chunks,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 _ALL = "SELECT at, dims, tokens, alike FROM flow_chunks WHERE day = ?"
 _LINKED = _ALL + " AND tokens IS NOT NULL"
 _PURGED = "SELECT coalesce(sum(n), 0) FROM flow_chunks WHERE day < ? AND day IN (SELECT day FROM flow_days)"
@@ -108,22 +46,6 @@ _UPSERT_COUNT = "INSERT INTO flow_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDA
 Dims = tuple[str, str, str, str, str, str]  # camera, lane, direction, movement, vehicle_class, country
 DIM_COLUMNS = ("camera", "lane", "direction", "movement", "vehicle_class")
 MAX_DURATION_S = 86_400
-_LITTLE = sys.byteorder == "little"
-
-
-def _packed(typecode: str, values: Iterable[int]) -> bytes:
-    packed = array(typecode, values)
-    if not _LITTLE:
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def _unpacked(typecode: str, data: bytes) -> array[int]:
-    values = array(typecode)
-    values.frombytes(data)
-    if not _LITTLE:
-        values.byteswap()
-    return values
 
 
 class RecordChunk(NamedTuple):
@@ -138,27 +60,6 @@ class RecordChunk(NamedTuple):
     alike: Sequence[bytes | None] | None = None
 
 
-def _token_column(tokens: Sequence[bytes | None] | None) -> bytes | None:
-    if tokens is None or not tokens or tokens[0] is None:
-        return None
-    column = b"".join(tokens)  # type: ignore[arg-type]  # all bytes: a day's secret is there or gone
-    if len(column) != TOKEN_BYTES * len(tokens):
-        raise ValueError(f"tokens are {TOKEN_BYTES} bytes")
-    return column
-
-
-def _chunk_row(
-    day: str,
-    at: Sequence[int],
-    dims: Sequence[int],
-    tokens: Sequence[bytes | None],
-    alike: Sequence[bytes | None] | None,
-) -> tuple[str, int, bytes, bytes, bytes | None, bytes | None]:
-    """A `flow_chunks` row: one day's reads, tokens all there or all gone."""
-    column = _token_column(tokens)
-    return day, len(at), _packed("q", at), _packed("i", dims), column, None if column is None else _token_column(alike)
-
-
 @dataclass(frozen=True, slots=True)
 class CountCell:
     """Passages in one 15-minute slot of one local day, at one camera lane, of one vehicle class."""
@@ -171,29 +72,6 @@ class CountCell:
     movement: str
     vehicle_class: str
     n: int
-
-
-def migrate(connection: sqlite3.Connection) -> int:
-    """Bring a flow store file to `SCHEMA_VERSION`; returns the version it had."""
-    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise CordonError(
-            "flow_store_too_new", f"the flow store has schema version {version}; this Cordon knows {SCHEMA_VERSION}"
-        )
-    for target in range(version, SCHEMA_VERSION):
-        step = MIGRATIONS[target]
-        connection.execute("BEGIN")
-        try:
-            if isinstance(step, str):
-                _run_script(connection, step)
-            else:
-                step(connection)
-            connection.execute(f"PRAGMA user_version = {target + 1}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-    return version
 
 
 class FlowStore:
@@ -267,7 +145,7 @@ class FlowStore:
         """Store chunks of records (each of one day, its tokens all there or all None) and add them to the
         counts, in one transaction; returns how many records. The ingest path: a row per chunk, and a `Counter`
         of (slot, dims) pairs made in C for the counts."""
-        rows = [_chunk_row(*chunk) for chunk in chunks if chunk.at]
+        rows = [chunk_row(*chunk) for chunk in chunks if chunk.at]
         counts: list[tuple[str, int, int, int]] = []
         for chunk in chunks:
             cells = Counter(zip([at - at % SLOT_S for at in chunk.at], chunk.dims, strict=True))
@@ -338,8 +216,8 @@ class FlowStore:
         out: list[FlowRecord] = []
         with self._reader() as db:
             for at_column, dims_column, tokens, alikes in db.execute(query, (day,)).fetchall():
-                dims_of = [self._dims_of(db, number) for number in _unpacked("i", dims_column)]
-                at = _unpacked("q", at_column)
+                dims_of = [self._dims_of(db, number) for number in unpacked("i", dims_column)]
+                at = unpacked("q", at_column)
                 for index, (seconds, dims) in enumerate(zip(at, dims_of, strict=True)):
                     if cameras is None or dims[0] in cameras:
                         where = slice(index * TOKEN_BYTES, (index + 1) * TOKEN_BYTES)
