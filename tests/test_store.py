@@ -20,6 +20,7 @@ from cordon.records import BoundingBox, Direction, GeoPoint, PlateCandidate, Pla
 from cordon.settings import Settings
 from cordon.store import StoreError, open_store
 from cordon.store import migrate as migrations
+from cordon.store.connect import connect, immediate
 from cordon.store.images import ImageRejected, ImageStore
 from cordon.store.sqlite import SqliteStore
 
@@ -222,3 +223,26 @@ def test_migrations_run_forward_and_back_on_postgresql(postgres_url: str) -> Non
     finally:
         engine.dispose()
     assert migrations.current_revision(postgres_url) is None
+
+
+def test_one_way_to_open_and_write_a_cordon_sqlite_file(tmp_path: Path) -> None:
+    """`connect` and `immediate`, shared by the store, the tables beside it and the investigation: WAL, the
+    configured wait for a writer's lock, foreign keys; a failed block leaves nothing and no open transaction."""
+    connection = connect(tmp_path / "x.db", busy_timeout_s=1.5, synchronous="NORMAL")
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 1500
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    connection.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+    with pytest.raises(sqlite3.IntegrityError), immediate(connection) as db:
+        db.execute("INSERT INTO t VALUES (1)")
+        db.execute("INSERT INTO t VALUES (NULL)")
+    assert not connection.in_transaction
+    assert connection.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    with immediate(connection) as db:
+        db.execute("INSERT INTO t VALUES (2)")
+    assert connection.execute("SELECT x FROM t").fetchall() == [(2,)]
+    connection.close()
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(StoreError, match=r"cannot open the store at .*folder\.db"):
+        connect(tmp_path / "folder.db", busy_timeout_s=1.0)

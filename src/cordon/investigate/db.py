@@ -18,6 +18,7 @@ from cordon.errors import CordonError, unprocessable
 from cordon.investigate.register import LegalHold, ProsecutorDecision
 from cordon.settings import Settings
 from cordon.store.base import StoreError
+from cordon.store.connect import connect, immediate
 from cordon.timeutil import from_micros, to_micros
 
 
@@ -53,16 +54,7 @@ class InvestigationDb:
             raise StoreError("the investigation database is closed")
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_s
-                )
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=FULL")
-                connection.execute("PRAGMA foreign_keys=ON")
-                connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+            connection = connect(self.path, self.busy_timeout_s)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
@@ -70,15 +62,8 @@ class InvestigationDb:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self.connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.connection()) as connection:
             yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         """Close every connection (safe to call twice)."""

@@ -10,15 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cordon.store.connect import connect, immediate
+
 
 class SideConnection:
     """One serialised connection; `busy_timeout_s` is how long a write waits for the database lock."""
 
     def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect(path, busy_timeout_s)
 
     def close(self) -> None:
         with self._lock:
@@ -26,15 +26,9 @@ class SideConnection:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` when the block raises."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` when the block raises (`connect.immediate`)."""
+        with self._lock, immediate(self._db) as connection:
+            yield connection
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -26,6 +26,7 @@ from cordon.records import (
     VehicleType,
 )
 from cordon.store.base import AppendResult, CameraKey, RejectionCount, StoreError
+from cordon.store.connect import connect, immediate
 from cordon.timeutil import from_micros, to_micros, utcnow
 
 _COLUMNS = (
@@ -128,18 +129,14 @@ class SqliteStore:
         self._closed = False
 
     def _connect(self, writer: bool = False) -> sqlite3.Connection:
-        try:
-            connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA synchronous={self._synchronous}")
-            connection.execute("PRAGMA foreign_keys=ON")
-            if writer:
+        connection = connect(self.path, self._busy_timeout_s, self._synchronous)
+        if writer:
+            try:
                 connection.execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
                 connection.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                connection.close()
+                raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         with self._connections_lock:
             self._connections.append(connection)
         return connection
@@ -158,17 +155,8 @@ class SqliteStore:
         with self._write_lock:
             if self._closed:
                 raise StoreError("the store is closed")
-            connection = self._writer
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._writer) as connection:
                 yield connection
-                connection.execute("COMMIT")
-            except BaseException:
-                # also when COMMIT itself failed (disk full, I/O error): never leave the writer inside an
-                # open transaction, or every later BEGIN would fail until a restart
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
 
     # -- reads ---------------------------------------------------------------------------------------------
 
