@@ -1,5 +1,6 @@
-"""From committed reads to flow records: the recorder (a read → a `FlowRecord`), the pipeline (records into the
-flow store, days closed once their secret is gone) and the sink that feeds it from the in-process `ReadBus`.
+"""From committed reads to flow records: the recorder (reads → the columns a `FlowRecord` needs), the pipeline
+(the day's tokens made, records into the flow store, days closed once their secret is gone) and the sink that
+feeds it from the in-process `ReadBus`.
 
 The sink is a bus subscriber: the writer thread hands it the reads it has just committed; it takes from them
 what a flow record needs, in columns (`Passages`: times, a number for camera/lane/direction/class/country,
@@ -21,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cordon.config.zone import Purpose, ZoneConfig
-from cordon.flows.records import FlowRecord, day_bounds, local_day
+from cordon.flows.records import day_bounds, local_day
 from cordon.flows.secrets import DaySecrets
 from cordon.flows.store import Dims, FlowStore, RecordChunk
 from cordon.flows.trips import ZoneLayout, day_trips
@@ -85,15 +86,15 @@ class Passages:
 
 
 class FlowRecorder:
-    """Committed reads → their flow records (reads of cameras not authorised for traffic statistics give none).
+    """Committed reads → what their flow records need (reads of cameras not authorised for traffic statistics
+    give none).
 
-    Two steps: `passages` takes what a flow record needs from each read (on ingest's thread: a few attribute
-    reads, one dictionary look-up); then the sink's thread splits a batch of them by local day (`by_day`) and
-    makes each day's tokens (`DaySecrets.tokens_of`)."""
+    `passages` takes it from each read (on ingest's thread: a few attribute reads, one dictionary look-up);
+    then the sink's thread splits a batch by local day (`by_day`) and `FlowPipeline.record_passages` makes each
+    day's tokens (`DaySecrets.tokens_of`)."""
 
-    def __init__(self, zone: ZoneConfig, secrets: DaySecrets, *, statistics_cameras_only: bool = True) -> None:
+    def __init__(self, zone: ZoneConfig, *, statistics_cameras_only: bool = True) -> None:
         self.zone = zone
-        self.secrets = secrets
         self.timezone = zone.zone.timezone
         self.cameras = {
             c.id: c for c in zone.cameras if not statistics_cameras_only or Purpose.TRAFFIC_STATISTICS in c.purposes
@@ -174,22 +175,6 @@ class FlowRecorder:
             for day, part in parts.items()
         ]
 
-    def records(self, reads: Sequence[PlateRead]) -> list[FlowRecord]:
-        """The flow records of a batch of reads."""
-        out: list[FlowRecord] = []
-        for day, part in self.by_day(self.passages(reads)):
-            tokens, alikes = self.secrets.tokens_of(day, part.plates)
-            out += [
-                FlowRecord(day, at, *self.dims[number], token, alike)
-                for at, number, token, alike in zip(part.at, part.dims, tokens, alikes, strict=True)
-            ]
-        return out
-
-    def record(self, read: PlateRead) -> FlowRecord | None:
-        """One read's flow record (None for a camera not authorised for traffic statistics)."""
-        found = self.records([read])
-        return found[0] if found else None
-
 
 class FlowPipeline:
     """Records reads into the flow store and closes the days that are over."""
@@ -259,7 +244,7 @@ def build_pipeline(settings: Settings, zone: ZoneConfig, clock: Callable[[], dat
     secrets = DaySecrets(
         zone.zone.timezone, directory=secret_dir(settings), grace=timedelta(minutes=flows.grace_minutes), clock=clock
     )
-    recorder = FlowRecorder(zone, secrets, statistics_cameras_only=flows.statistics_cameras_only)
+    recorder = FlowRecorder(zone, statistics_cameras_only=flows.statistics_cameras_only)
     return FlowPipeline(zone, store, secrets, recorder, flows.raw_retention_days)
 
 

@@ -113,23 +113,7 @@ class DaySecrets:
 
     def token(self, day: str, plate: str) -> bytes | None:
         """The plate's token for that day, or None when the day's secret is gone."""
-        tokens = self.tokens(day)
-        return None if tokens is None else tokens(plate)
-
-    def tokens(self, day: str) -> Callable[[str], bytes] | None:
-        """A function plate → token for that day (fast: the keyed state is made once), or None when the day's
-        secret is gone. Take it afresh for each batch: it must not outlive the day."""
-        keyed = self._keyed(day)
-        if keyed is None:
-            return None
-        hasher = keyed[0]
-
-        def token(plate: str) -> bytes:
-            state = hasher.copy()
-            state.update(plate.encode())
-            return state.digest()
-
-        return token
+        return self.tokens_of(day, [plate])[0][0]
 
     def tokens_of(self, day: str, plates: Sequence[str]) -> tuple[list[bytes | None], list[bytes | None]]:
         """The tokens of many plates of one day, and their look-alike tokens (one loop, the keyed states copied
