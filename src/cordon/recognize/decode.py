@@ -11,6 +11,7 @@ divided by `temperature` (calibration, see docs/recognition.md).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,13 +76,10 @@ class GrammarDecoder:
     max_drop: int = 2
     temperature: float = 1.0
     _priors_by_length: dict[int, npt.NDArray[np.float64]] = field(init=False, repr=False, compare=False)
-    _unlisted: dict[str, int] = field(init=False, repr=False, compare=False)
+    _unlisted: Counter[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unlisted: dict[str, int] = {}
-        for fmt in FORMATS:
-            if fmt.name not in self.shares:
-                unlisted[fmt.country] = unlisted.get(fmt.country, 0) + 1
+        unlisted = Counter(fmt.country for fmt in FORMATS if fmt.name not in self.shares)
         object.__setattr__(self, "_unlisted", unlisted)
         priors = {
             length: np.array([self.prior(shape.fmt.name, shape.fmt.country) for shape in table.shapes])
