@@ -133,7 +133,12 @@ class Recognizer:
         return ways
 
     def read_plates(self, plates: Sequence[Image]) -> list[Recognition | None]:
-        """Read plate crops (already cut out); None where nothing legible was found."""
+        """Read plate crops (already cut out); None where nothing legible was found. Weak readings get the
+        line finder's second look."""
+        return self.look_again(plates, self.first_reads(plates))
+
+    def first_reads(self, plates: Sequence[Image]) -> list[Recognition | None]:
+        """The reader's readings of plate crops as prepared (`prepare`), without a second look."""
         prepared = [self.prepare(plate) for plate in plates]
         flat = [line for ways in prepared for way in ways for line in way]
         slots = iter(self.reader.read(flat) if flat else [])
@@ -147,11 +152,15 @@ class Recognizer:
                 if self._better(candidates, best):
                     best = candidates
             out.append(Recognition(best) if best else None)
-        if self.line_finder is not None:
-            out = [
-                self.second_look(plate, read) if _weak(read) else read for plate, read in zip(plates, out, strict=True)
-            ]
         return out
+
+    def look_again(self, plates: Sequence[Image], reads: Sequence[Recognition | None]) -> list[Recognition | None]:
+        """`reads` of `plates`, each weak one replaced by the second look's when that is better (no line
+        finder: unchanged)."""
+        if self.line_finder is None:
+            return list(reads)
+        pairs = zip(plates, reads, strict=True)
+        return [self.second_look(plate, read) if _weak(read) else read for plate, read in pairs]
 
     def second_look(self, plate: Image, first: Recognition | None) -> Recognition | None:
         """Read the plate's text lines, found and flattened by the line finder; keep the better reading."""
@@ -274,8 +283,20 @@ class FusedRecognizer(Recognizer):
         return self._members
 
     def read_plates(self, plates: Sequence[Image]) -> list[Recognition | None]:
-        readings = [member.read_plates(plates) for member in self.members]
-        return [fuse(per_plate, self.top, self.floor) for per_plate in zip(*readings, strict=True)]
+        """Every member's first reading, fused; the members' second looks only for plates whose fused reading
+        is weak (where the readers agree, a member's weak reading needs no second look)."""
+        readings = [member.first_reads(plates) for member in self.members]
+        fused = [fuse(per_plate, self.top, self.floor) for per_plate in zip(*readings, strict=True)]
+        weak = [i for i, read in enumerate(fused) if _weak(read)]
+        if not weak:
+            return fused
+        for member, reads in zip(self.members, readings, strict=True):
+            again = member.look_again([plates[i] for i in weak], [reads[i] for i in weak])
+            for i, read in zip(weak, again, strict=True):
+                reads[i] = read
+        for i in weak:
+            fused[i] = fuse([reads[i] for reads in readings], self.top, self.floor)
+        return fused
 
 
 def trained_reader_available() -> bool:
