@@ -1,6 +1,7 @@
 """Export a trained checkpoint to ONNX (opset 17, dynamic batch) and check it against PyTorch.
 
 ``python -m training.export --checkpoint runs/x/checkpoint.pt --out src/cordon/recognize/reader/plate_reader.onnx``
+(`--arch fc` for a stage-one slot checkpoint; the committed reader is the CTC one.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from cordon.recognize.reader.preprocess import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS
+from training.ctc import CtcReaderNet
 from training.model import PlateReaderNet, WithSoftmax
 
 OPSET = 17
@@ -40,6 +42,7 @@ def export_onnx(net: nn.Module, out: Path) -> None:
     onnx.checker.check_model(proto)
     proto.metadata_props.add(key="alphabet", value=ALPHABET)
     proto.metadata_props.add(key="slots", value=str(SLOTS))
+    proto.metadata_props.add(key="decoding", value="ctc" if isinstance(net, CtcReaderNet) else "slots")
     onnx.save(proto, str(out))
     x = np.random.default_rng(0).normal(size=(5, 1, INPUT_HEIGHT, INPUT_WIDTH)).astype(np.float32)
     with torch.no_grad():
@@ -56,9 +59,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Export a reader checkpoint to ONNX")
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--arch", choices=("fc", "ctc"), default="ctc", help="the checkpoint's network")
     args = parser.parse_args(argv)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-    net = PlateReaderNet()
+    net: nn.Module = CtcReaderNet() if args.arch == "ctc" else PlateReaderNet()
     net.load_state_dict(state["model"])
     export_onnx(net, args.out)
 

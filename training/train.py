@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from cordon.recognize.reader.preprocess import ALPHABET, best_text, encode_label, preprocess, preprocess_one  # noqa: E402
 from cordon.recognize.stages import PAD  # noqa: E402
+from training.ctc import CtcReaderNet, ctc_loss, greedy_text  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.head import AttentionReader, SlotHead  # noqa: E402
 from training.model import PlateReaderNet, parameter_count, trunk  # noqa: E402
@@ -81,8 +82,12 @@ def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], devi
     net.eval()
     hits = 0
     for start in range(0, len(labels), 256):
-        logits = net(images[start : start + 256].to(device)).float().cpu().numpy()
-        hits += sum(best_text(p, ALPHABET) == t for p, t in zip(logits, labels[start : start + 256], strict=True))
+        logits = net(images[start : start + 256].to(device)).float().cpu()
+        if isinstance(net, CtcReaderNet):
+            texts = greedy_text(logits)
+        else:
+            texts = [best_text(p, ALPHABET) for p in logits.numpy()]
+        hits += sum(read == t for read, t in zip(texts, labels[start : start + 256], strict=True))
     net.train()
     return hits / max(len(labels), 1)
 
@@ -90,7 +95,9 @@ def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], devi
 def build_net(arch: str, init_trunk: Path | None, init_head: Path | None, device: torch.device) -> nn.Module:
     """`fc`: the trunk with the fully connected slot head (stage one). `attention`: the trunk with the attention
     slot head, trained together end to end; the trunk may start from a stage-one checkpoint and the head
-    from a stage-two one (`train_head.py`)."""
+    from a stage-two one (`train_head.py`). `ctc`: the CTC reader (`ctc.py`), from scratch."""
+    if arch == "ctc":
+        return CtcReaderNet().to(device)
     base = PlateReaderNet()
     if init_trunk is not None:
         base.load_state_dict(torch.load(init_trunk, map_location="cpu", weights_only=True)["model"])
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to start from")
-    parser.add_argument("--arch", choices=("fc", "attention"), default="fc", help="slot head (see build_net)")
+    parser.add_argument("--arch", choices=("fc", "attention", "ctc"), default="fc", help="see build_net")
     parser.add_argument("--init-trunk", type=Path, default=None, help="stage-one checkpoint for the trunk")
     parser.add_argument("--init-head", type=Path, default=None, help="stage-two head.pt for the attention head")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
@@ -205,9 +212,12 @@ def main(argv: list[str] | None = None) -> None:
                 images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=gpu):
                 logits = net(images)
-            loss = loss_fn(logits.float().reshape(-1, len(ALPHABET)), labels.reshape(-1))
+            if args.arch == "ctc":
+                loss = ctc_loss(logits, labels)
+            else:
+                loss = loss_fn(logits.float().reshape(-1, len(ALPHABET)), labels.reshape(-1))
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             optimiser.step()
             if step % 50 == 0:  # reading the loss waits for the GPU: not every step

@@ -215,3 +215,37 @@ def test_asking_for_a_missing_plate_reader_is_a_clear_error() -> None:
         pytest.skip("the plate reader's model is installed")
     with pytest.raises(ValueError, match=r"plate_reader\.onnx"):
         build_reader("plate")
+
+
+class CountingLines:
+    """The real text-line finder, counting the crops it is asked about."""
+
+    def __init__(self, finder: TextLineFinder) -> None:
+        self.finder = finder
+        self.asked = 0
+
+    def lines(self, crop: np.ndarray) -> list[np.ndarray]:
+        self.asked += 1
+        return self.finder.lines(crop)
+
+
+def test_the_fused_second_look_runs_only_where_the_fused_reading_is_weak(model_cache: Path) -> None:
+    if not trained_reader_available():
+        pytest.skip("the plate reader's model is not installed")
+    default = build_recognizer("auto", with_detector=False, cache_dir=model_cache)
+    assert isinstance(default, FusedRecognizer)
+    counting = CountingLines(TextLineFinder(text_detector_model()))
+    default.members[0].line_finder = counting
+    crops = [rgb(s.path) for s in samples(BE_CROPS)[:12]]  # the first of the manifest, not picked by result
+    crops += [np.asarray(np.rot90(c), dtype=np.uint8) for c in crops[:2]]  # on their side: nobody is sure
+
+    def weak(read: Recognition | None) -> bool:
+        return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in CATCH_ALLS
+
+    firsts = [member.first_reads(crops) for member in default.members]
+    fused_weak = [weak(fuse(list(per))) for per in zip(*firsts, strict=True)]
+    general_weak = [weak(r) for r in firsts[0]]
+    assert fused_weak[-2:] == [True, True]
+    assert any(g and not f for f, g in zip(fused_weak, general_weak, strict=True))  # a look to be spared
+    default.read_plates(crops)
+    assert counting.asked == sum(f and g for f, g in zip(fused_weak, general_weak, strict=True))

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from cordon.recognize.ctc import peak_columns
 from cordon.recognize.detect import ort_session
 from cordon.recognize.stages import PAD, SlotProbs
 
@@ -69,21 +70,12 @@ class RapidOcrReader:
 
     def _slots(self, probs: npt.NDArray[np.float32]) -> SlotProbs:
         """CTC columns -> one row per emitted character (the column where it peaks), folded onto plates."""
-        best = probs.argmax(axis=1)
         rows: list[npt.NDArray[np.float32]] = []
-        t = 0
-        while t < len(best):
-            symbol = best[t]
-            end = t
-            while end + 1 < len(best) and best[end + 1] == symbol:
-                end += 1
-            if symbol != 0:
-                peak = t + int(probs[t : end + 1, symbol].argmax())
-                folded = probs[peak] @ self._fold
-                mass = float(folded.sum())
-                if mass >= MIN_PLATE_MASS:
-                    rows.append(folded / mass)
-            t = end + 1
+        for peak in peak_columns(probs, blank=0):
+            folded = probs[peak] @ self._fold
+            mass = float(folded.sum())
+            if mass >= MIN_PLATE_MASS:
+                rows.append(folded / mass)
         matrix = np.zeros((SLOTS, len(PLATE_ALPHABET)), dtype=np.float32)
         matrix[:, -1] = 1.0
         for i, row in enumerate(rows[:SLOTS]):

@@ -1,5 +1,6 @@
-"""Cordon's own plate-character reader: a small CNN trained here on synthetic plates (see MODEL_CARD.md),
-run under onnxruntime on the CPU.
+"""Cordon's own plate-character reader: a small CNN + LSTM read by CTC, trained here on synthetic plates (see
+MODEL_CARD.md), run under onnxruntime on the CPU. Slot models (one distribution per character slot, the
+earlier design) load too: the model's `decoding` metadata says which it is.
 
 >>> reader = CordonReader()  # nothing is loaded until the first read
 >>> reader.name
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cordon.recognize import ctc
 from cordon.recognize.reader.preprocess import ALPHABET, SLOTS, best_text, preprocess
-from cordon.recognize.stages import SlotProbs
+from cordon.recognize.stages import PAD, SlotProbs
 
 if TYPE_CHECKING:
     from cordon.recognize.stages import Reader
@@ -27,10 +29,15 @@ __all__ = ["ALPHABET", "MODEL_PATH", "SLOTS", "CordonReader", "best_text"]
 
 MODEL_PATH = Path(__file__).with_name("plate_reader.onnx")
 """The committed model, trained by `training/` in this repository (EUPL-1.2)."""
+BLANK = ALPHABET.index(PAD)
+"""A CTC model's blank is the slot models' PAD: both mean "no character"."""
+CTC_SLOTS = 12
+"""Rows kept of a CTC model's reading (a plate has at most 10 characters; garbage may emit more)."""
 
 
 class CordonReader:
-    """Reads plate crops into per-slot character probabilities (implements `stages.Reader`).
+    """Reads plate crops into per-slot character probabilities (implements `stages.Reader`); a CTC model's
+    columns become one row per character read (`cordon.recognize.ctc.character_rows`).
 
     `threads` is onnxruntime's intra-op thread count (1: one camera per core); crops are run in batches of
     `batch_size`. The session is created on the first `read` and shared by threads after that.
@@ -45,6 +52,7 @@ class CordonReader:
         self.threads = threads
         self.batch_size = batch_size
         self._session: Any = None
+        self._ctc = False
         self._lock = Lock()
 
     def _run(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -59,6 +67,8 @@ class CordonReader:
                     self._session = ort.InferenceSession(
                         str(self.model_path), options, providers=["CPUExecutionProvider"]
                     )
+                    meta = self._session.get_modelmeta().custom_metadata_map
+                    self._ctc = meta.get("decoding") == "ctc"
         outputs = self._session.run(None, {"image": batch})
         probs: npt.NDArray[np.float32] = np.asarray(outputs[0], dtype=np.float32)
         return probs
@@ -68,6 +78,8 @@ class CordonReader:
         for start in range(0, len(crops), self.batch_size):
             probs = self._run(preprocess(crops[start : start + self.batch_size]))
             probs /= probs.sum(axis=-1, keepdims=True)  # exact rows after float32 softmax
+            if self._ctc:  # one row per image column: one per emitted character instead
+                probs = np.stack([ctc.character_rows(p, BLANK, CTC_SLOTS) for p in probs])
             results.extend(SlotProbs(ALPHABET, np.ascontiguousarray(p)) for p in probs)
         return results
 
