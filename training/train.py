@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real crops to score")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to start from")
-    parser.add_argument("--arch", choices=("fc", "attention", "ctc"), default="fc", help="see build_net")
+    parser.add_argument("--arch", choices=("fc", "attention", "ctc"), default="ctc", help="see build_net")
     parser.add_argument("--init-trunk", type=Path, default=None, help="stage-one checkpoint for the trunk")
     parser.add_argument("--init-head", type=Path, default=None, help="stage-two head.pt for the attention head")
     parser.add_argument("--label-smoothing", type=float, default=0.0)

@@ -64,11 +64,9 @@ class CordonReader:
                     options.intra_op_num_threads = self.threads
                     options.inter_op_num_threads = 1
                     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    self._session = ort.InferenceSession(
-                        str(self.model_path), options, providers=["CPUExecutionProvider"]
-                    )
-                    meta = self._session.get_modelmeta().custom_metadata_map
-                    self._ctc = meta.get("decoding") == "ctc"
+                    session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+                    self._ctc = session.get_modelmeta().custom_metadata_map.get("decoding") == "ctc"
+                    self._session = session  # last: other threads use the session once it is set
         outputs = self._session.run(None, {"image": batch})
         probs: npt.NDArray[np.float32] = np.asarray(outputs[0], dtype=np.float32)
         return probs
