@@ -220,7 +220,7 @@ def fuse(readings: Sequence[Recognition | None], top: int = 5, floor: float = FU
     Each text listed by any reader scores the sum over the readers of the log of its confidence there,
     `floor` where a reader did not list it or read nothing; confidences are these scores normalised over the
     texts listed. Readers that fail differently (the general reader drops a two-line plate's top line or
-    reads a validity sticker; the plate reader confuses O and D) outvote each other's mistakes, and a text
+    reads a validity sticker; the plate reader confuses G and 6) outvote each other's mistakes, and a text
     both list gains. Country and format come from the reader that listed the text first. None when no
     reader read anything.
 
