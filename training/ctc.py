@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cordon.recognize.ctc import runs
 from cordon.recognize.reader.preprocess import ALPHABET
 from cordon.recognize.stages import PAD
 
@@ -69,12 +70,5 @@ def ctc_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def greedy_text(logits: torch.Tensor) -> list[str]:
     """Best path per sample: the best symbol per column, repeats merged, blanks dropped."""
-    texts = []
-    for row in logits.argmax(dim=-1).tolist():
-        chars, previous = [], BLANK
-        for symbol in row:
-            if symbol != previous and symbol != BLANK:
-                chars.append(ALPHABET[symbol])
-            previous = symbol
-        texts.append("".join(chars))
-    return texts
+    best = logits.argmax(dim=-1).cpu().numpy()
+    return ["".join(ALPHABET[symbol] for _, _, symbol in runs(row, BLANK)) for row in best]

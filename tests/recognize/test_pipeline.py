@@ -25,6 +25,7 @@ from cordon.recognize.pipeline import (
     fuse,
     rectify_options_for,
     trained_reader_available,
+    weak,
 )
 from cordon.recognize.stages import Box, Candidate, Detection, Recognition
 from cordon.recognize.textlines import TextLineFinder
@@ -238,9 +239,6 @@ def test_the_fused_second_look_runs_only_where_the_fused_reading_is_weak(model_c
     default.members[0].line_finder = counting
     crops = [rgb(s.path) for s in samples(BE_CROPS)[:12]]  # the first of the manifest, not picked by result
     crops += [np.asarray(np.rot90(c), dtype=np.uint8) for c in crops[:2]]  # on their side: nobody is sure
-
-    def weak(read: Recognition | None) -> bool:
-        return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in CATCH_ALLS
 
     firsts = [member.first_reads(crops) for member in default.members]
     fused_weak = [weak(fuse(list(per))) for per in zip(*firsts, strict=True)]

@@ -82,7 +82,8 @@ CATCH_ALLS = (None, "BE personalised")
 """Format names of readings that fit no real format: none at all, or only the catch-all."""
 
 
-def _weak(read: Recognition | None) -> bool:
+def weak(read: Recognition | None) -> bool:
+    """Whether a reading needs another look: nothing read, unsure (below `WEAK_CONFIDENCE`), or no real format."""
     return read is None or read.best.confidence < WEAK_CONFIDENCE or read.best.format_name in CATCH_ALLS
 
 
@@ -160,7 +161,7 @@ class Recognizer:
         if self.line_finder is None:
             return list(reads)
         pairs = zip(plates, reads, strict=True)
-        return [self.second_look(plate, read) if _weak(read) else read for plate, read in pairs]
+        return [self.second_look(plate, read) if weak(read) else read for plate, read in pairs]
 
     def second_look(self, plate: Image, first: Recognition | None) -> Recognition | None:
         """Read the plate's text lines, found and flattened by the line finder; keep the better reading."""
@@ -198,12 +199,12 @@ class Recognizer:
         margin = self.options.margin
         crops = [rectify.crop(image, d.box, margin) for d in detections]
         reads = self.read_plates(crops)
-        weak = [i for i, read in enumerate(reads) if _weak(read)] if self.options.widen > 0 else []
-        if weak:
+        unsure = [i for i, read in enumerate(reads) if weak(read)] if self.options.widen > 0 else []
+        if unsure:
             width = image.shape[1]
             wide = [rectify.crop(image, rectify.widened(detections[i].box, self.options.widen, width), margin)
-                    for i in weak]  # fmt: skip
-            for i, crop, again in zip(weak, wide, self.read_plates(wide), strict=True):
+                    for i in unsure]  # fmt: skip
+            for i, crop, again in zip(unsure, wide, self.read_plates(wide), strict=True):
                 first = reads[i]
                 if again is not None and self._better(again.candidates, first.candidates if first else ()):
                     reads[i], crops[i] = again, crop
@@ -287,14 +288,14 @@ class FusedRecognizer(Recognizer):
         is weak (where the readers agree, a member's weak reading needs no second look)."""
         readings = [member.first_reads(plates) for member in self.members]
         fused = [fuse(per_plate, self.top, self.floor) for per_plate in zip(*readings, strict=True)]
-        weak = [i for i, read in enumerate(fused) if _weak(read)]
-        if not weak:
+        unsure = [i for i, read in enumerate(fused) if weak(read)]
+        if not unsure:
             return fused
         for member, reads in zip(self.members, readings, strict=True):
-            again = member.look_again([plates[i] for i in weak], [reads[i] for i in weak])
-            for i, read in zip(weak, again, strict=True):
+            again = member.look_again([plates[i] for i in unsure], [reads[i] for i in unsure])
+            for i, read in zip(unsure, again, strict=True):
                 reads[i] = read
-        for i in weak:
+        for i in unsure:
             fused[i] = fuse([reads[i] for reads in readings], self.top, self.floor)
         return fused
 
