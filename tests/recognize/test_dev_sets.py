@@ -6,6 +6,7 @@ onnxruntime/OpenCV version noise; they catch a broken stage, they are not the ta
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -30,12 +31,16 @@ def test_belgian_crops(recognizer: Recognizer) -> None:
     assert score.accuracy >= 0.72, score.misses()
 
 
+def _with_plate_reader(reader: Literal["auto", "plate"], model_cache: Path) -> Recognizer:
+    if not trained_reader_available():
+        pytest.skip("the plate reader's model is not installed")
+    return build_recognizer(reader, cache_dir=model_cache)
+
+
 @pytest.fixture(scope="module")
 def default(model_cache: Path) -> Recognizer:
     """The pipeline `cordon recognize` runs by default: both readers, fused."""
-    if not trained_reader_available():
-        pytest.skip("the plate reader's model is not installed")
-    return build_recognizer("auto", cache_dir=model_cache)
+    return _with_plate_reader("auto", model_cache)
 
 
 def test_default_pipeline_eu_scenes_end_to_end(default: Recognizer) -> None:
@@ -54,9 +59,7 @@ def test_default_pipeline_belgian_crops(default: Recognizer) -> None:
 @pytest.fixture(scope="module")
 def plate_only(model_cache: Path) -> Recognizer:
     """Cordon's CTC plate reader alone (`--reader plate`), with the detector and the grammar decoder."""
-    if not trained_reader_available():
-        pytest.skip("the plate reader's model is not installed")
-    return build_recognizer("plate", cache_dir=model_cache)
+    return _with_plate_reader("plate", model_cache)
 
 
 def test_plate_reader_alone(plate_only: Recognizer) -> None:

@@ -41,7 +41,7 @@ def character_rows(probs: npt.NDArray[np.float32], blank: int, slots: int) -> np
     matrix = np.zeros((slots, probs.shape[1]), dtype=np.float32)
     matrix[:, blank] = 1.0
     for i, column in enumerate(peak_columns(probs, blank)[:slots]):
-        row = probs[column].astype(np.float32).copy()
+        row = probs[column].astype(np.float32)  # a copy
         row[blank] = 0.0
         mass = float(row.sum())
         if mass > 0:
