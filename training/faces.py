@@ -58,8 +58,6 @@ class Face:
     slant: float
     aspect: float
     """Character width over height for a glyph of width factor 1."""
-    style: int = 0
-    """Which form of each glyph the monoline face draws (`glyphs.glyph_form`); 0: the forms of `GLYPHS`."""
 
     def advance(self, ch: str) -> float:
         if self.path is None:
@@ -71,9 +69,7 @@ class Face:
     def draw(self, ch: str, height: int, width: int) -> npt.NDArray[np.uint8]:
         """A coverage mask of (height, width) for `ch`."""
         if self.path is None:
-            return draw_glyph(
-                ch, height, width, stroke=max(1.0, self.weight * height), slant=self.slant, style=self.style
-            )
+            return draw_glyph(ch, height, width, stroke=max(1.0, self.weight * height), slant=self.slant)
         glyph = _ttf_glyph(self.path, ch)
         resized = cv2.resize(glyph, (max(1, width), max(1, height)), interpolation=cv2.INTER_AREA)
         return np.asarray(resized, dtype=np.uint8)
@@ -84,5 +80,4 @@ def random_face(rng: np.random.Generator) -> Face:
     if fonts and rng.random() < 0.3:
         return Face(fonts[int(rng.integers(len(fonts)))], 0.0, 0.0, float(rng.uniform(0.45, 0.65)))
     slant = float(rng.uniform(-0.03, 0.08)) if rng.random() < 0.1 else 0.0
-    style = int(rng.integers(0, 1 << 16)) if rng.random() < 0.6 else 0
-    return Face(None, float(rng.uniform(0.09, 0.17)), slant, float(rng.uniform(0.42, 0.6)), style)
+    return Face(None, float(rng.uniform(0.09, 0.17)), slant, float(rng.uniform(0.42, 0.6)))

@@ -79,68 +79,18 @@ GLYPHS: dict[str, list[Stroke]] = {
     "Z": [[(0.0, 0.0), (1.0, 0.0), (0.0, 2.0), (1.0, 2.0)]],
 }
 
-ALTERNATES: dict[str, list[list[Stroke]]] = {
-    # Plate faces differ most in these glyphs (FE-Schrift, the French and Dutch faces, DIN 1451 cuts): a face
-    # draws each character in one of its forms, so that no single shape of a 6 or an M is learnt by heart.
-    "1": [
-        [[(0.15, 0.45), (0.65, 0.0), (0.65, 2.0)], [(0.2, 2.0), (1.0, 2.0)]],
-        [[(0.3, 0.22), (0.6, 0.0), (0.6, 2.0)]],
-    ],
-    "4": [[[(0.78, 2.0), (0.78, 0.75)], [(0.5, 0.0), (0.0, 1.45), (1.0, 1.45)]]],
-    "6": [
-        [_arc(0.5, 1.42, 0.5, 0.58, 0, 360), [(0.0, 1.42), (0.0, 0.55), *_arc(0.5, 0.55, 0.5, 0.55, 180, 330)]],
-        [_arc(0.5, 1.35, 0.5, 0.65, 0, 360), [(0.05, 1.2), (0.5, 0.0)]],
-    ],
-    "9": [
-        [_arc(0.5, 0.58, 0.5, 0.58, 0, 360), [(1.0, 0.58), (1.0, 1.45), *_arc(0.5, 1.45, 0.5, 0.55, 0, 150)]],
-        [_arc(0.5, 0.65, 0.5, 0.65, 0, 360), [(0.95, 0.8), (0.5, 2.0)]],
-    ],
-    "G": [
-        [[*_arc(0.5, 0.5, 0.5, 0.5, 340, 180), (0.0, 1.5), *_arc(0.5, 1.5, 0.5, 0.5, 180, 0), (1.0, 1.0), (0.6, 1.0)]],
-        [
-            [*_arc(0.5, 0.5, 0.5, 0.5, 340, 180), (0.0, 1.5), *_arc(0.5, 1.5, 0.5, 0.5, 180, 0), (1.0, 1.1)],
-            [(1.0, 1.1), (0.5, 1.1)],
-            [(1.0, 1.5), (1.0, 2.0)],
-        ],
-    ],
-    "J": [[[(0.3, 0.0), (1.0, 0.0), (1.0, 1.5), *_arc(0.5, 1.5, 0.5, 0.5, 0, 170)]]],
-    "M": [
-        [[(0.0, 2.0), (0.0, 0.0), (0.5, 1.9), (1.0, 0.0), (1.0, 2.0)]],
-        [[(0.0, 2.0), (0.1, 0.0), (0.5, 1.1), (0.9, 0.0), (1.0, 2.0)]],
-    ],
-    "Q": [
-        [_stadium(), [(0.45, 1.55), (0.85, 2.15)]],
-        [_stadium(), [(0.5, 1.9), (1.05, 2.05)]],
-    ],
-    "R": [[[(0.0, 2.0), (0.0, 0.0), (0.5, 0.0), *_BOWL_TOP, (0.0, 1.0)], [(0.25, 1.0), (1.0, 2.0)]]],
-    "W": [
-        [[(0.0, 0.0), (0.22, 2.0), (0.5, 0.0), (0.78, 2.0), (1.0, 0.0)]],
-        [[(0.0, 0.0), (0.25, 2.0), (0.5, 1.0), (0.75, 2.0), (1.0, 0.0)]],
-    ],
-}
-"""Other forms of a glyph; `GLYPHS` holds form 0."""
-
 WIDTH_FACTOR = {"I": 0.12, "1": 0.7, "M": 1.2, "W": 1.3, "O": 1.1, "Q": 1.1}
 """Relative advance of narrow and wide glyphs (1 for the rest)."""
 
 
-def glyph_form(ch: str, style: int) -> list[Stroke]:
-    """The strokes of `ch` in the face numbered `style`: one of its forms, the same for every `ch` of a face."""
-    forms = [GLYPHS[ch], *ALTERNATES.get(ch, [])]
-    return forms[(style * 2654435761 + ord(ch) * 40503) % 4099 % len(forms)]
-
-
-def draw_glyph(
-    ch: str, height: int, width: int, stroke: float, slant: float = 0.0, style: int = 0
-) -> npt.NDArray[np.uint8]:
-    """The glyph as a uint8 coverage mask of (height, width), strokes `stroke` pixels wide, in the forms of
-    face `style` (0: the forms of `GLYPHS`)."""
+def draw_glyph(ch: str, height: int, width: int, stroke: float, slant: float = 0.0) -> npt.NDArray[np.uint8]:
+    """The glyph as a uint8 coverage mask of (height, width), strokes `stroke` pixels wide."""
     mask = np.zeros((height, width), np.uint8)
     half = stroke / 2
     inner_w = max(width - stroke, 1.0)
     inner_h = max(height - stroke, 1.0)
     shift = 4  # cv2 fixed-point: sub-pixel precision for anti-aliased strokes
-    for line in GLYPHS[ch] if style == 0 else glyph_form(ch, style):
+    for line in GLYPHS[ch]:
         pts = []
         for x, y in line:
             px = half + x * inner_w + slant * (2.0 - y) / 2.0 * inner_h

@@ -98,7 +98,7 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
     pts[:, 1] *= 1 + yaw * np.sign(pts[:, 0])
     pts[:, 0] *= 1 + pitch * np.sign(pts[:, 1])
     pts[:, 0] += rng.normal(0, 0.04) * pts[:, 1]
-    roll = np.radians(rng.normal(0, 5) if rng.random() < 0.85 else rng.uniform(-18, 18))
+    roll = np.radians(rng.normal(0, 4) if rng.random() < 0.9 else rng.uniform(-15, 15))
     rot = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]], np.float32)
     pts = pts @ rot.T + centre
     xs, ys = pts[:, 0], pts[:, 1]
@@ -106,8 +106,8 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
     # The detector's box: usually a little loose, sometimes tight, never cutting deep into the plate.
     x0 = xs.min() - qw * rng.uniform(-0.02, 0.1)
     x1 = xs.max() + qw * rng.uniform(-0.02, 0.1)
-    y0 = ys.min() - qh * rng.uniform(-0.04, 0.35)
-    y1 = ys.max() + qh * rng.uniform(-0.04, 0.35)
+    y0 = ys.min() - qh * rng.uniform(-0.04, 0.25)
+    y1 = ys.max() + qh * rng.uniform(-0.04, 0.25)
     out_w, out_h = max(8, round(x1 - x0)), max(4, round(y1 - y0))
     warp = cv2.getPerspectiveTransform(corners, (pts - np.array([x0, y0], np.float32)).astype(np.float32))
     crop = np.asarray(
@@ -122,13 +122,10 @@ def photograph(plate: Plate, rng: Rng, infrared: bool) -> Image:
     if scale < 1.0:
         size = (max(4, round(out_w * scale)), max(3, round(out_h * scale)))
         crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    # Blur in the camera's pixels, bounded by the plate's size: a 13-pixel plate blurred like a 60-pixel one
-    # is unreadable to anyone, and a label nobody could read only teaches the reader to guess.
-    sharpness = min(1.0, min(target_plate_h, ph) / 28)
-    if rng.random() < 0.4:  # focus blur
-        crop = np.asarray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 0.4 + 1.0 * sharpness)), dtype=np.uint8)
+    if rng.random() < 0.4:  # focus blur, in the camera's pixels
+        crop = np.asarray(cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.4)), dtype=np.uint8)
     if rng.random() < 0.15:  # motion blur
-        kernel = _motion_kernel(rng, int(rng.integers(1, 2 + round(2 * sharpness))) * 2 + 1)
+        kernel = _motion_kernel(rng, int(rng.integers(1, 4)) * 2 + 1)
         crop = np.asarray(cv2.filter2D(crop, -1, kernel), dtype=np.uint8)
     img: npt.NDArray[Any] = crop.astype(np.float32)
     if infrared:
