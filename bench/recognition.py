@@ -108,12 +108,13 @@ def _fix(text: str, i: int) -> str:
     return options[0] if options else ch
 
 
-def build(stack: str, reader: str, live: bool = False) -> Recognizer:
-    """The stack; `live`: as for video and edge mode (no detection retry at 960 px, no wider second reading)."""
+def build(stack: str, reader: str, live: bool = False, size: int = 640) -> Recognizer:
+    """The stack; `live`: as for video and edge mode (no detection retry at 960 px, no wider second reading);
+    `size`: the detector's input size."""
     if live:
-        base = build_recognizer(reader, threads=1, retry_size=None, widen=0.0)  # type: ignore[arg-type]
+        base = build_recognizer(reader, threads=1, input_size=size, retry_size=None, widen=0.0)  # type: ignore[arg-type]
     else:
-        base = build_recognizer(reader, threads=1)  # type: ignore[arg-type]
+        base = build_recognizer(reader, threads=1, input_size=size)  # type: ignore[arg-type]
     return PeerRecognizer(base) if stack == "peer" else base
 
 
@@ -122,16 +123,16 @@ def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
 
 
-def _speed_worker(args: tuple[str, str, bool, list[str]]) -> int:
-    stack, reader, live, paths = args
-    recognizer = build(stack, reader, live)
+def _speed_worker(args: tuple[str, str, bool, int, list[str]]) -> int:
+    stack, reader, live, size, paths = args
+    recognizer = build(stack, reader, live, size)
     for path in paths:
         recognizer.recognize(_frame(Path(path)))
     return len(paths)
 
 
 def speed(
-    stack: str, reader: str, live: bool, recognizer: Recognizer, paths: list[Path]
+    stack: str, reader: str, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
 ) -> tuple[float, float, float, float]:
     """(median wall ms per image on one core, median CPU ms, mean CPU ms, images/s on two processes).
 
@@ -147,9 +148,9 @@ def speed(
         cpu.append((time.process_time() - started_cpu) * 1000)
     halves = [[str(p) for p in paths[0::2]], [str(p) for p in paths[1::2]]]
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_speed_worker, [(stack, reader, live, halves[0][:1]), (stack, reader, live, halves[1][:1])])
+        pool.map(_speed_worker, [(stack, reader, live, size, half[:1]) for half in halves])
         started = time.perf_counter()
-        done = sum(pool.map(_speed_worker, [(stack, reader, live, h) for h in halves]))
+        done = sum(pool.map(_speed_worker, [(stack, reader, live, size, half) for half in halves]))
         rate = done / (time.perf_counter() - started)
     return statistics.median(times), statistics.median(cpu), statistics.fmean(cpu), rate
 
@@ -163,6 +164,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the misreads")
     live_help = "as for video and edge mode: no 960 px detection retry, no wider second reading"
     parser.add_argument("--live", action="store_true", help=live_help)
+    parser.add_argument("--detector-size", type=int, default=640, help="the detector's input size (default 640)")
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -172,14 +174,16 @@ def main() -> None:
     speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
     results = {}
     for stack in ("cordon", *(() if args.no_peer else ("peer",))):
-        recognizer = build(stack, args.reader, args.live)
+        recognizer = build(stack, args.reader, args.live, args.detector_size)
         if args.no_second_look:
             for member in recognizer.members:
                 member.line_finder = None
         with OtherLoad() as other:
             scenes = scoring.scenes(recognizer, eu)
             crops = scoring.crops(recognizer, be)
-            median_ms, cpu_ms, mean_cpu_ms, rate = speed(stack, args.reader, args.live, recognizer, speed_paths)
+            median_ms, cpu_ms, mean_cpu_ms, rate = speed(
+                stack, args.reader, args.live, args.detector_size, recognizer, speed_paths
+            )
         results[stack] = (scenes, crops, cpu_ms, rate)
         readers = " + ".join(member.reader.name for member in recognizer.members)
         name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"

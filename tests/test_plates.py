@@ -404,6 +404,16 @@ FORMAT_EXAMPLES = [
     ("B AB 1234", "DE", "BAB 1234"),  # the district/letters split is ambiguous once normalised
     ("TÖL BA 218", "DE", "TÖL BA 218"),  # five letters: split is certain
     ("M AB 123E", "DE", "MAB 123E"),
+    ("1234 BCD", "ES", "1234 BCD"),
+    ("WX 12345", "PL", "WX 12345"),
+    ("KR 1234A", "PL", "KR 1234A"),
+    ("WA 1A234", "PL", "WA 1A234"),
+    ("KRA 12AC", "PL 3-letter district", "KRA 12AC"),
+    ("SZY 1A23", "PL 3-letter district", "SZY 1A23"),
+    ("1A2 3456", "CZ", "1A2 3456"),
+    ("CA 1234 AB", "BG", "CA 1234 AB"),
+    ("A 1234 BC", "BG", "A 1234 BC"),
+    ("ZH 123456", "CH", "ZH 123456"),
     ("JOHN", "BE personalised", "JOHN"),
     ("JAMES007", "BE personalised", "JAMES007"),
 ]
@@ -467,6 +477,13 @@ def test_belgian_specific_formats_come_first_and_fallback_last() -> None:
         ("1234AB56", ["FR FNI", "BE personalised"]),
         ("BAB1234", ["DE", "BE personalised"]),
         ("TÖLBA218", ["DE"]),
+        ("1234BCD", ["ES", "BE personalised"]),
+        ("1234ABC", ["BE personalised"]),  # Spanish series never use vowels
+        ("WX12345", ["PL", "BE personalised"]),
+        ("WX1234B", ["BE personalised"]),  # nor do Polish ones use B after the district
+        ("AB123CE", ["FR SIV", "BE personalised"]),
+        ("FAB123CE", ["BE personalised"]),  # an EU band F before a French plate is not a Polish district
+        ("GE1234", ["LU", "NL sidecode 1", "DE", "CH", "BE personalised"]),
         ("12345", ["LU numeric"]),
         ("123456", []),
         ("ABCDEFGHI", []),
@@ -503,6 +520,11 @@ def test_matching_formats_normalises_first() -> None:
         ("TÖL BA 218", "DE"),
         ("XY 3456", "LU"),
         ("12345", "LU"),
+        ("1234 BCD", "ES"),
+        ("PO 123AC", "PL"),
+        ("5T8 1234", "CZ"),
+        ("CA 1234 AB", "BG"),
+        ("VD 12345", "CH"),
         ("123456", None),
         ("1234567890", None),
     ],

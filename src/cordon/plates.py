@@ -237,6 +237,7 @@ def _f(country: str, name: str, regex: str, display: str) -> PlateFormat:
 _L, _D = "[A-Z]", "[0-9]"
 _FR_SIV_LETTER = "[A-HJ-NP-TV-Z]"  # SIV never uses I, O, U
 _LU_LETTER = "[A-HJ-NP-Z]"  # the current Luxembourg series never uses I, O
+_PL_LETTER = "[ACEFGHJ-NP-Y]"  # Polish plates' own part never uses B, D, I, O, Z (look-alikes of digits)
 
 # NL side codes (RDW "zijcodes"), 1 to 14, written L for a letter and 9 for a digit. Per-series letter
 # restrictions (no vowels from side code 4 on, banned combinations) are deliberately not encoded.
@@ -302,6 +303,44 @@ FORMATS: tuple[PlateFormat, ...] = (
         "DE",
         r"(?:([A-ZÄÖÜ])([A-Z])|([A-ZÄÖÜ]{3})([A-Z]{2})|([A-ZÄÖÜ]{2,3}[A-Z]))([1-9][0-9]{0,3}[EH]?)",
         "AAA AA 9999",
+    ),
+    # Further EU countries whose cars and lorries are common on Belgian roads (transit lorries at a truck lock
+    # above all), where the layout differs from every format above: without them the decoder would bend a
+    # well-read Polish WX 12345 into a German WX I2345, or drop the first digit of a Spanish 1234 BCD to
+    # make it a Belgian 234-BCD. Italian (AB 123 CD), Slovak, Lithuanian, Hungarian, British and Romanian
+    # county plates already fit a layout above (the text decodes right; its country is that format's). From
+    # secondary sources (wiki pages on each country's plates), not the registration authorities' texts.
+    # ES since 2000: four digits, three consonants (no vowels, no Q or Ñ).
+    _f("ES", "ES", rf"({_D}{{4}})([BCDFGHJKLMNPRSTVWXYZ]{{3}})", "9999 AAA"),
+    # PL since 2000: district (voivodeship letter + 1 or 2 letters), then 4 or 5 characters, in set layouts;
+    # the letters of that part never include B, D, I, O or Z. One layout is left out on purpose: a 3-letter
+    # district with 123AB, which a French AB-123-CD takes when its EU band's F is read (F is a voivodeship).
+    _f(
+        "PL",
+        "PL",
+        rf"([BCDEFGKLNOPRSTWZ][A-Z])({_D}{{5}}|{_D}{{4}}{_PL_LETTER}|{_D}{{3}}{_PL_LETTER}{{2}}"
+        rf"|{_D}{_PL_LETTER}{_D}{{3}}|{_D}{_PL_LETTER}{{2}}{_D}{{2}})",
+        "AA 99999",
+    ),
+    _f(
+        "PL",
+        "PL 3-letter district",
+        rf"([BCDEFGKLNOPRSTWZ][A-Z]{{2}})({_PL_LETTER}{_D}{{3}}|{_D}{{2}}{_PL_LETTER}{{2}}|{_D}{_PL_LETTER}{_D}{{2}}"
+        rf"|{_D}{{2}}{_PL_LETTER}{_D}|{_D}{_PL_LETTER}{{2}}{_D}|{_PL_LETTER}{{2}}{_D}{{2}}|{_D}{{5}}|{_D}{{4}}{_PL_LETTER}"
+        rf"|{_PL_LETTER}{_D}{{2}}{_PL_LETTER}|{_PL_LETTER}{_D}{_PL_LETTER}{{2}})",
+        "AAA 9999",
+    ),
+    # CZ since 2001: series digit, region letter, a digit or letter, four digits (1A2 3456).
+    _f("CZ", "CZ", rf"({_D}[ABCEHJKLMPSTUZ][0-9A-Z])({_D}{{4}})", "9A9 9999"),
+    # BG: region code of 1-2 letters, four digits, two letters, all from the letters Cyrillic shares with Latin.
+    _f("BG", "BG", r"([ABEHKMOPCTXY]{1,2})([0-9]{4})([ABEHKMOPCTXY]{2})", "AA 9999 AA"),
+    # CH: canton code (AG, AI, AR, BE, BL, BS, FR, GE, GL, GR, JU, LU, NE, NW, OW, SG, SH, SO, SZ, TG, TI, UR, VD,
+    # VS, ZG, ZH), then up to six digits.
+    _f(
+        "CH",
+        "CH",
+        r"(A[GIR]|B[ELS]|FR|G[ELR]|JU|LU|N[EW]|OW|S[GHOZ]|T[GI]|UR|V[DS]|Z[GH])([1-9][0-9]{0,5})",
+        "AA 999999",
     ),
     # Generic fallback, last: Belgian personalised plates (1-8 characters, at least one letter).
     _f("BE", "BE personalised", rf"(?={_D}*{_L})[A-Z0-9]{{1,8}}", "XXXXXXXX"),

@@ -82,6 +82,43 @@ def test_a_plate_that_fits_no_format_is_kept() -> None:
     assert candidates[0].country is None
 
 
+@pytest.mark.parametrize(
+    ("read", "country"),
+    [
+        ("1234BCD", "ES"),  # was 234BCD: its first digit dropped to make a Belgian 2008-2010 plate
+        ("0012FGH", "ES"),
+        ("WX12345", "PL"),  # was WXI2345: bent into a German plate by a 1/I swap
+        ("KR1234A", "PL"),  # was KR1234: its last letter dropped to make a Luxembourg plate
+        ("PO123AC", "PL"),  # was PD123AC: French SIV never uses O
+        ("DW1AC23", "PL"),
+        ("SZY1A23", "PL"),
+        ("A1234BC", "BG"),  # was AL234BC (FR SIV)
+        ("CA1234AB", "BG"),
+        ("1A23456", "CZ"),
+        ("ZH123456", "CH"),
+        ("AB12CDE", "BE"),  # British and Romanian county layouts are the Belgian two-letter index's
+        ("AB123CD", "FR"),  # Italian and Slovak plates are French SIV's layout
+    ],
+)
+def test_a_well_read_plate_of_a_country_further_away_is_kept(read: str, country: str) -> None:
+    """Plates from across the EU (lorries at a truck lock above all) come out as read when the reader is sure,
+    not bent into the nearest Belgian or neighbouring format."""
+    best = GrammarDecoder().decode(seen(read), top=3)[0]
+    assert (best.plate, best.country) == (read, country)
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("B1ABC234", "1ABC234"),  # BE, band B
+        ("FAB123CD", "AB123CD"),  # FR, band F: FAB is not a Polish district with a 123CD number
+        ("FAB123CE", "AB123CE"),
+    ],
+)
+def test_the_eu_band_letter_is_still_dropped_with_the_further_formats(read: str, expected: str) -> None:
+    assert GrammarDecoder().decode(seen(read, slots=12), top=3)[0].plate == expected
+
+
 def test_a_confident_reader_beats_the_prior() -> None:
     """An O read with near certainty at a BE index position is a strong signal: with a confident reader and a
     valid alternative format, the reading stands."""

@@ -57,7 +57,18 @@ DEFAULT_SHARES: dict[str, float] = {
 formats not listed share their country's share in `DEFAULT_COUNTRY_SHARES` equally (the fourteen Dutch side
 codes split the Dutch share; each does not get all of it). The log of a share relative to `BE current` is the
 format's prior."""
-DEFAULT_COUNTRY_SHARES: dict[str, float] = {"BE": 0.01, "NL": 0.05, "FR": 0.04, "DE": 0.03, "LU": 0.01}
+DEFAULT_COUNTRY_SHARES: dict[str, float] = {
+    "BE": 0.01,
+    "NL": 0.05,
+    "FR": 0.04,
+    "DE": 0.03,
+    "LU": 0.01,
+    "PL": 0.01,
+    "ES": 0.004,
+    "CZ": 0.002,
+    "BG": 0.002,
+    "CH": 0.002,
+}
 NO_FORMAT_SHARE = 0.0002
 """The catch-alls (`BE personalised` above, and no format at all) stand for far more strings than any real
 format, so each string of theirs is far less likely: their shares sit well below their share of traffic."""
@@ -87,12 +98,16 @@ class GrammarDecoder:
         }
         object.__setattr__(self, "_priors_by_length", priors)  # frozen: computed once, here
 
-    def prior(self, format_name: str, country: str) -> float:
-        """Log prior of a format, relative to `BE current`: its own share, else an equal part of its country's."""
+    def share(self, format_name: str, country: str) -> float:
+        """The assumed share of traffic of a format: its own, else an equal part of its country's."""
         share = self.shares.get(format_name)
         if share is None:
             share = self.country_shares.get(country, 0.01) / max(1, self._unlisted.get(country, 1))
-        return float(np.log(share / self.shares.get("BE current", 0.6)))
+        return share
+
+    def prior(self, format_name: str, country: str) -> float:
+        """Log prior of a format, relative to `BE current`."""
+        return float(np.log(self.share(format_name, country) / self.shares.get("BE current", 0.6)))
 
     @property
     def no_format_prior(self) -> float:
