@@ -145,26 +145,36 @@ class GrammarDecoder:
         if table is None:
             return
         masked = np.where(table.masks, logs[None], -np.inf)  # (shapes, length, alphabet)
-        order = np.argsort(masked, axis=2)
-        best_idx, second_idx = order[..., -1], order[..., -2]
+        best_idx = _last_argmax(masked)
         best = np.take_along_axis(masked, best_idx[..., None], axis=2)[..., 0]
+        np.put_along_axis(masked, best_idx[..., None], -np.inf, axis=2)
+        second_idx = _last_argmax(masked)  # the runner-up of each position, ties broken as a stable sort would
         second = np.take_along_axis(masked, second_idx[..., None], axis=2)[..., 0]
         priors = self._shape_priors(length)
         totals = best.sum(axis=1) + penalty + priors
         # Only shapes that can reach the top candidates are spelled out (the rest cost a string each).
         reachable = np.nonzero(totals >= max(scored.values(), default=-np.inf) - _MARGIN)[0]
-        loss = np.where(np.isfinite(second), best - second, np.inf)
-        for s in reachable:
-            shape = table.shapes[s]
-            text = "".join(ALPHABET[i] for i in best_idx[s])
-            if shape.fmt.pattern.match(text):
+        if reachable.size == 0:
+            return
+        loss = np.where(np.isfinite(second[reachable]), best[reachable] - second[reachable], np.inf)
+        # Runner-up: the cheapest single change within the shape (gives top-N its second reading).
+        rows = np.arange(reachable.size)
+        pos = loss.argmin(axis=1)
+        changed = loss[rows, pos]
+        codes = _CODES[best_idx[reachable]]
+        alt_codes = codes.copy()
+        alt_codes[rows, pos] = _CODES[second_idx[reachable, pos]]
+        texts, alts = codes.tobytes().decode("ascii"), alt_codes.tobytes().decode("ascii")
+        for k, s in enumerate(reachable.tolist()):
+            text = texts[k * length : (k + 1) * length]
+            check = table.checked[s]
+            pattern = table.shapes[s].fmt.pattern
+            if not check or pattern.match(text):
                 _keep(scored, text, float(totals[s]))
-            # Runner-up: the cheapest single change within the shape (gives top-N its second reading).
-            pos = int(np.argmin(loss[s]))
-            if np.isfinite(loss[s, pos]):
-                alt = text[:pos] + ALPHABET[second_idx[s, pos]] + text[pos + 1 :]
-                if shape.fmt.pattern.match(alt):
-                    _keep(scored, alt, float(totals[s] - loss[s, pos]))
+            if np.isfinite(changed[k]):
+                alt = alts[k * length : (k + 1) * length]
+                if not check or pattern.match(alt):
+                    _keep(scored, alt, float(totals[s] - changed[k]))
 
     def _shape_priors(self, length: int) -> npt.NDArray[np.float64]:
         return self._priors_by_length[length]
@@ -194,6 +204,17 @@ class GrammarDecoder:
                 )
             )
         return tuple(out)
+
+
+_CODES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+"""ALPHABET as ASCII codes: a row of indexes becomes a string in one `tobytes`."""
+
+
+def _last_argmax(values: npt.NDArray[np.float32]) -> npt.NDArray[np.intp]:
+    """The index of the largest value along the last axis, the last one among equals."""
+    last = values.shape[-1] - 1
+    result: npt.NDArray[np.intp] = last - values[..., ::-1].argmax(axis=-1)
+    return result
 
 
 def _keep(scored: dict[str, float], text: str, value: float) -> None:

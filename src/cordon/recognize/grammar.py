@@ -33,6 +33,12 @@ class Shape:
     fmt: PlateFormat
     allowed: tuple[frozenset[str], ...]
 
+    @property
+    def exact(self) -> bool:
+        """Whether every string of this shape matches its format: true unless the format has a look-around,
+        which the expansion leaves out (then the decoder checks each string against the regular expression)."""
+        return not any(mark in self.fmt.pattern.pattern for mark in ("(?=", "(?!", "(?<"))
+
 
 _Seq = list[frozenset[str]]
 
@@ -95,10 +101,12 @@ def shapes() -> tuple[Shape, ...]:
 
 @dataclass(frozen=True)
 class ShapeTable:
-    """All shapes of one length as one array, for scoring them at once: masks (shapes, length, alphabet)."""
+    """All shapes of one length as one array, for scoring them at once: masks (shapes, length, alphabet), and
+    which shapes need their strings checked against the format's regular expression (`Shape.exact`)."""
 
     shapes: tuple[Shape, ...]
     masks: npt.NDArray[np.bool_]
+    checked: npt.NDArray[np.bool_]
 
 
 @cache
@@ -113,5 +121,5 @@ def shape_tables() -> dict[int, ShapeTable]:
         for s, shape in enumerate(group):
             for i, allowed in enumerate(shape.allowed):
                 masks[s, i, [ALPHABET.index(c) for c in allowed]] = True
-        tables[length] = ShapeTable(tuple(group), masks)
+        tables[length] = ShapeTable(tuple(group), masks, np.array([not shape.exact for shape in group]))
     return tables
