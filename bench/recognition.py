@@ -155,6 +155,45 @@ def speed(
     return statistics.median(times), statistics.median(cpu), statistics.fmean(cpu), rate
 
 
+class StageClock:
+    """CPU time per stage of a recognizer, by wrapping each stage's method on the instance (detector, each
+    reader, each decoder, each text-line finder); `report` gives ms per image."""
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.spent: dict[str, float] = {}
+        if recognizer.detector is not None:
+            self._wrap(recognizer.detector, "detect", "detector")
+        for member in recognizer.members:
+            self._wrap(member.reader, "read", f"reader {member.reader.name}")
+            self._wrap(member.decoder, "decode", f"decoder ({member.reader.name})")
+            if member.line_finder is not None:
+                self._wrap(member.line_finder, "lines", "text-line finder")
+
+    def _wrap(self, target: Any, method: str, stage: str) -> None:
+        inner = getattr(target, method)
+        self.spent.setdefault(stage, 0.0)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.spent[stage] += time.process_time() - started
+
+        object.__setattr__(target, method, timed)  # frozen dataclasses (the decoder) too
+
+    def report(self, recognizer: Recognizer, frames: list[np.ndarray[Any, np.dtype[np.uint8]]]) -> list[str]:
+        for stage in self.spent:
+            self.spent[stage] = 0.0
+        started = time.process_time()
+        for frame in frames:
+            recognizer.recognize(frame)
+        total = (time.process_time() - started) * 1000 / len(frames)
+        lines = [f"   {stage}: {spent * 1000 / len(frames):.1f} ms" for stage, spent in self.spent.items()]
+        named = sum(self.spent.values()) * 1000 / len(frames)
+        return [*lines, f"   rest (cropping, rectification, fusion): {total - named:.1f} ms", f"   all: {total:.1f} ms"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 images per set")
@@ -165,6 +204,7 @@ def main() -> None:
     live_help = "as for video and edge mode: no 960 px detection retry, no wider second reading"
     parser.add_argument("--live", action="store_true", help=live_help)
     parser.add_argument("--detector-size", type=int, default=640, help="the detector's input size (default 640)")
+    parser.add_argument("--stages", action="store_true", help="CPU ms per image of each stage (mean, speed images)")
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -194,6 +234,9 @@ def main() -> None:
               f"calibration error {crops.calibration_error():.3f})")  # fmt: skip
         print(f"1280x720, one core: {cpu_ms:.0f} ms CPU (median; mean {mean_cpu_ms:.0f}), {median_ms:.0f} ms wall "
               f"(median) per image; two cores: {rate:.1f} images/s   (other load {other.cores:.2f} cores)")  # fmt: skip
+        if args.stages and stack == "cordon":
+            print(f"stages, CPU ms per image (mean over the {len(speed_paths)} speed images, one core):")
+            print("\n".join(StageClock(recognizer).report(recognizer, [_frame(p) for p in speed_paths])))
         if args.misses:
             for name_, truth, read in scenes.misses() + crops.misses():
                 print(f"   miss {name_}: {truth} read {read}")
