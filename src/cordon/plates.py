@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 
 __all__ = [
     "FORMATS",
@@ -238,6 +239,17 @@ _L, _D = "[A-Z]", "[0-9]"
 _FR_SIV_LETTER = "[A-HJ-NP-TV-Z]"  # SIV never uses I, O, U
 _LU_LETTER = "[A-HJ-NP-Z]"  # the current Luxembourg series never uses I, O
 _PL_LETTER = "[ACEFGHJ-NP-Y]"  # Polish plates' own part never uses B, D, I, O, Z (look-alikes of digits)
+_PL_DISTRICT = "[BCDEFGKLNOPRSTWZ]"  # the voivodeship letters
+
+
+def _pl(*layouts: str) -> str:
+    """Polish layouts after the district, written 9 for a digit and A for a letter, as alternatives."""
+
+    def run(char: str, count: int) -> str:
+        return (_D if char == "9" else _PL_LETTER) + (f"{{{count}}}" if count > 1 else "")
+
+    return "|".join("".join(run(c, len(list(group))) for c, group in groupby(layout)) for layout in layouts)
+
 
 # NL side codes (RDW "zijcodes"), 1 to 14, written L for a letter and 9 for a digit. Per-series letter
 # restrictions (no vowels from side code 4 on, banned combinations) are deliberately not encoded.
@@ -315,19 +327,12 @@ FORMATS: tuple[PlateFormat, ...] = (
     # PL since 2000: district (voivodeship letter + 1 or 2 letters), then 4 or 5 characters, in set layouts;
     # the letters of that part never include B, D, I, O or Z. One layout is left out on purpose: a 3-letter
     # district with 123AB, which a French AB-123-CD takes when its EU band's F is read (F is a voivodeship).
-    _f(
-        "PL",
-        "PL",
-        rf"([BCDEFGKLNOPRSTWZ][A-Z])({_D}{{5}}|{_D}{{4}}{_PL_LETTER}|{_D}{{3}}{_PL_LETTER}{{2}}"
-        rf"|{_D}{_PL_LETTER}{_D}{{3}}|{_D}{_PL_LETTER}{{2}}{_D}{{2}})",
-        "AA 99999",
-    ),
+    _f("PL", "PL", rf"({_PL_DISTRICT}[A-Z])({_pl('99999', '9999A', '999AA', '9A999', '9AA99')})", "AA 99999"),
     _f(
         "PL",
         "PL 3-letter district",
-        rf"([BCDEFGKLNOPRSTWZ][A-Z]{{2}})({_PL_LETTER}{_D}{{3}}|{_D}{{2}}{_PL_LETTER}{{2}}|{_D}{_PL_LETTER}{_D}{{2}}"
-        rf"|{_D}{{2}}{_PL_LETTER}{_D}|{_D}{_PL_LETTER}{{2}}{_D}|{_PL_LETTER}{{2}}{_D}{{2}}|{_D}{{5}}|{_D}{{4}}{_PL_LETTER}"
-        rf"|{_PL_LETTER}{_D}{{2}}{_PL_LETTER}|{_PL_LETTER}{_D}{_PL_LETTER}{{2}})",
+        rf"({_PL_DISTRICT}[A-Z]{{2}})"
+        rf"({_pl('A999', '99AA', '9A99', '99A9', '9AA9', 'AA99', '99999', '9999A', 'A99A', 'A9AA')})",
         "AAA 9999",
     ),
     # CZ since 2001: series digit, region letter, a digit or letter, four digits (1A2 3456).
