@@ -8,8 +8,12 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from training.render import render_plate
+from training.texts import PlateText
 
 from cordon.cli import cli
 from tests.recognize.conftest import BE_CROPS, EU_DEV, samples
@@ -63,3 +67,43 @@ def test_crop_mode_and_table(env: dict[str, str]) -> None:
 def test_edge_mode_needs_camera_and_url(env: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, ["recognize", "--post", "http://127.0.0.1:9", "x.mp4"], env=env)
     assert result.exit_code != 0 and "--camera" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mix", "message"),
+    [
+        ("XX=0.2", "'XX' is neither a country with formats"),
+        ("NL=2", "a share is above 0 and at most 1"),
+        ("NL=lots", "'lots' is not a number"),
+        ("NL", "write COUNTRY=SHARE"),
+        ("NL=0.1,nl=0.2", "NL is given twice"),
+        (" , ", "the traffic mix is empty"),
+    ],
+)
+def test_a_bad_traffic_mix_is_refused_before_any_work(mix: str, message: str, env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["recognize", "--traffic-mix", mix, "--crop", "missing.png"], env=env)
+    assert result.exit_code == 1
+    assert message in result.stderr and "missing.png" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_traffic_mix_decides_the_country_of_a_layout_two_countries_share(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """`AB1234` is a Luxembourg plate and a Dutch side-code-1 plate: Luxembourg's by default, Dutch for a zone
+    on the Dutch border that says so (the real reader reads a plate drawn by the training generator)."""
+    plate = render_plate(PlateText("XX", "free", ("AB", "1234"), "free"), np.random.default_rng(3), 80, infrared=False)
+    image = tmp_path / "ab1234.png"
+    cv2.imwrite(str(image), cv2.cvtColor(plate.rgb, cv2.COLOR_RGB2BGR))
+    countries = []
+    for extra in ([], ["--traffic-mix", "NL=0.2"]):
+        result = CliRunner().invoke(cli, ["recognize", "--crop", *extra, str(image)], env=env)
+        assert result.exit_code == 0, result.output
+        line = json.loads(result.stdout)
+        assert line["plate"] == "AB1234"
+        countries.append(line["country"])
+    assert countries == ["LU", "NL"]
+    from_env = CliRunner().invoke(
+        cli, ["recognize", "--crop", str(image)], env={**env, "CORDON_RECOGNIZE_TRAFFIC_MIX": "NL=0.2"}
+    )
+    assert json.loads(from_env.stdout)["country"] == "NL"

@@ -64,6 +64,10 @@ class _Out:
               help="Character reader: RapidOCR's general one, the plate reader trained here, both with their "
               "readings fused, or auto (both; rapidocr if the plate reader is not installed). "
               "Env: CORDON_RECOGNIZE_READER.")  # fmt: skip
+@click.option("--traffic-mix", "traffic_mix", default=None, envvar="CORDON_RECOGNIZE_TRAFFIC_MIX",
+              help="This zone's share of traffic by country or plate format, the prior that weighs a doubtful "
+              "reading, e.g. 'NL=0.2,DE=0.05' near the Dutch border; unnamed ones keep the default "
+              "(a Belgian zone near a border: docs/plate-formats.md). Env: CORDON_RECOGNIZE_TRAFFIC_MIX.")  # fmt: skip
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="CPU threads per model.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CORDON_MODEL_CACHE",
               default=None, help="Where converted models are kept. Env: CORDON_MODEL_CACHE. Default: data/cache/models",
@@ -87,6 +91,7 @@ def recognize(
     crop: bool,
     top: int,
     reader_name: str,
+    traffic_mix: str | None,
     threads: int,
     cache_dir: Path | None,
     precision: str,
@@ -125,7 +130,13 @@ def recognize(
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
         fail("--crop reads plate images, not video")
+    from cordon.recognize.decode import GrammarDecoder, parse_traffic_mix
     from cordon.recognize.pipeline import WIDEN, build_recognizer
+
+    try:
+        decoder = GrammarDecoder().with_mix(parse_traffic_mix(traffic_mix)) if traffic_mix is not None else None
+    except ValueError as exc:
+        fail(f"--traffic-mix: {exc}")
 
     out = _Out(output_format == "table")
     # Still photographs where nothing is found are searched again at a larger size, and weak readings are read
@@ -143,6 +154,7 @@ def recognize(
             precision=precision,  # type: ignore[arg-type]
             retry_size=retry_size,
             widen=0.0 if live else WIDEN,
+            decoder=decoder,
         )
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None

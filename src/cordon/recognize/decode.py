@@ -12,13 +12,15 @@ divided by `temperature` (calibration, see docs/recognition.md).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
-from cordon.plates import FORMATS, LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, matching_formats
-from cordon.recognize.grammar import ALPHABET, shape_tables
+from cordon.plates import FORMATS, LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, PlateFormat, matching_formats
+from cordon.recognize.grammar import ALPHABET, shape_tables, shapes
 from cordon.recognize.stages import PAD, Candidate, SlotProbs
 
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
@@ -98,6 +100,15 @@ class GrammarDecoder:
         }
         object.__setattr__(self, "_priors_by_length", priors)  # frozen: computed once, here
 
+    def with_mix(self, mix: Mapping[str, float]) -> GrammarDecoder:
+        """This decoder with a zone's own traffic mix: each key a country code (its formats without a share of
+        their own split it) or a format name of `cordon.plates.FORMATS`, each value a share of traffic."""
+        formats = {fmt.name for fmt in FORMATS}
+        shares, countries = dict(self.shares), dict(self.country_shares)
+        for key, share in mix.items():
+            (shares if key in formats else countries)[key] = share
+        return replace(self, shares=shares, country_shares=countries)
+
     def share(self, format_name: str, country: str) -> float:
         """The assumed share of traffic of a format: its own, else an equal part of its country's."""
         share = self.shares.get(format_name)
@@ -176,6 +187,16 @@ class GrammarDecoder:
                 if not check or pattern.match(alt):
                     _keep(scored, alt, float(totals[s] - changed[k]))
 
+    def likeliest_format(self, text: str) -> PlateFormat | None:
+        """Of the formats a plate fits, the one under which this very string is the most likely: the format's
+        share of traffic over the number of strings it has of that length. `AB1234` is Luxembourg's in the
+        default mix and Dutch (side code 1) in a zone that gives the Netherlands a fifth of its traffic;
+        `ABC123` is the Belgian 1973-2008 series rather than one of the far more numerous German strings."""
+        formats = matching_formats(text)
+        if len(formats) < 2:
+            return formats[0] if formats else None
+        return max(formats, key=lambda fmt: self.share(fmt.name, fmt.country) / format_strings(fmt.name, len(text)))
+
     def _shape_priors(self, length: int) -> npt.NDArray[np.float64]:
         return self._priors_by_length[length]
 
@@ -192,8 +213,7 @@ class GrammarDecoder:
         weights /= weights.sum()
         out = []
         for text, weight in zip(texts[:top], weights[:top], strict=False):
-            formats = matching_formats(text)
-            fmt = formats[0] if formats else None
+            fmt = self.likeliest_format(text)
             out.append(
                 Candidate(
                     plate=text,
@@ -204,6 +224,54 @@ class GrammarDecoder:
                 )
             )
         return tuple(out)
+
+
+@cache
+def format_strings(format_name: str, length: int) -> float:
+    """How many strings of `length` characters a format has (its shapes' products; look-aheads ignored)."""
+    return (
+        float(
+            sum(
+                np.prod([len(allowed) for allowed in shape.allowed], dtype=np.float64)
+                for shape in shapes()
+                if shape.fmt.name == format_name and len(shape.allowed) == length
+            )
+        )
+        or 1.0
+    )
+
+
+def parse_traffic_mix(text: str) -> dict[str, float]:
+    """`NL=0.2, DE=0.05, BE current=0.5` as a mix for `GrammarDecoder.with_mix`: keys are country codes that
+    have formats or format names, values shares of traffic between 0 and 1. Raises ValueError, naming the
+    first bad entry, for anything else."""
+    countries = {fmt.country for fmt in FORMATS}
+    formats = {fmt.name for fmt in FORMATS}
+    mix: dict[str, float] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        key, sep, value = (part.strip() for part in entry.partition("="))
+        if not sep or not key:
+            raise ValueError(f"traffic mix entry {entry!r}: write COUNTRY=SHARE or FORMAT NAME=SHARE")
+        if key.upper() in countries and key not in formats:
+            key = key.upper()
+        elif key not in formats:
+            known = ", ".join(sorted(countries))
+            raise ValueError(f"traffic mix entry {entry!r}: {key!r} is neither a country with formats ({known}) "
+                             "nor a format name (docs/plate-formats.md)")  # fmt: skip
+        try:
+            share = float(value)
+        except ValueError:
+            raise ValueError(f"traffic mix entry {entry!r}: {value!r} is not a number") from None
+        if not 0 < share <= 1:
+            raise ValueError(f"traffic mix entry {entry!r}: a share is above 0 and at most 1")
+        if key in mix:
+            raise ValueError(f"traffic mix entry {entry!r}: {key} is given twice")
+        mix[key] = share
+    if not mix:
+        raise ValueError("the traffic mix is empty: write e.g. NL=0.2,DE=0.05")
+    return mix
 
 
 _CODES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)

@@ -343,12 +343,14 @@ def build_recognizer(
     top: int = 5,
     precision: Literal["int8", "float32"] = "int8",
     widen: float = WIDEN,
+    decoder: Decoder | None = None,
 ) -> Recognizer:
     """The default pipeline: the converted YOLOv8n plate detector, the chosen reader(s), the grammar decoder.
 
     `reader`: `rapidocr`, `plate`, `both` (fused), or `auto` (`DEFAULT_READER` when the plate reader's model
     is installed, else `rapidocr`). `retry_size` and `widen` are for still images (a second detection at a
-    larger size when nothing is found; a second, wider reading of weak readings); video passes None and 0."""
+    larger size when nothing is found; a second, wider reading of weak readings); video passes None and 0.
+    `decoder`: each reader's decoder (default: `GrammarDecoder()`, a Belgian zone's traffic mix)."""
     detector = None
     if with_detector:
         from cordon.recognize.detect import YoloPlateDetector
@@ -360,7 +362,7 @@ def build_recognizer(
         )
     chosen = (DEFAULT_READER if trained_reader_available() else "rapidocr") if reader == "auto" else reader
     names: list[Literal["rapidocr", "plate"]] = ["rapidocr", "plate"] if chosen == "both" else [chosen]
-    members = [_reader_recognizer(name, threads, top) for name in names]
+    members = [_reader_recognizer(name, threads, top, decoder) for name in names]
     if len(members) == 1:
         only = members[0]
         options = replace(only.options, widen=widen)
@@ -370,7 +372,9 @@ def build_recognizer(
     return fused
 
 
-def _reader_recognizer(name: Literal["rapidocr", "plate"], threads: int, top: int) -> Recognizer:
+def _reader_recognizer(
+    name: Literal["rapidocr", "plate"], threads: int, top: int, decoder: Decoder | None = None
+) -> Recognizer:
     """One reader with its preparation, decoder and (for the general reader) text-line second look."""
     built = build_reader(name, threads)
     line_finder = None
@@ -379,4 +383,4 @@ def _reader_recognizer(name: Literal["rapidocr", "plate"], threads: int, top: in
         from cordon.recognize.textlines import TextLineFinder
 
         line_finder = TextLineFinder(text_detector_model(), threads=threads)
-    return Recognizer(None, built, rectify_options=rectify_options_for(built), top=top, line_finder=line_finder)
+    return Recognizer(None, built, decoder, rectify_options_for(built), top=top, line_finder=line_finder)

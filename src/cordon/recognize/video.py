@@ -191,9 +191,12 @@ def vote(track: int, sightings: list[Sighting]) -> Passage:
     agreeing = [s for s in voters if s.recognition.best.plate == plate] or voters
     best = max(agreeing, key=lambda s: s.recognition.best.confidence)
     confidence = float(min(shares) * max(s.recognition.best.confidence for s in agreeing))
-    formats = matching_formats(plate)
-    voted = Candidate(plate, round(confidence, 4), formats[0].country if formats else None,
-                      formats[0].name if formats else None)  # fmt: skip
+    if best.recognition.best.plate == plate:  # the decoder's country and format (its traffic mix) for this text
+        country, format_name = best.recognition.best.country, best.recognition.best.format_name
+    else:  # a plate no single frame read: the first format it fits
+        formats = matching_formats(plate)
+        country, format_name = (formats[0].country, formats[0].name) if formats else (None, None)
+    voted = Candidate(plate, round(confidence, 4), country, format_name)
     others: dict[str, float] = defaultdict(float)
     for s in sightings:
         for c in s.recognition.candidates:
