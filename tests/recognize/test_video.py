@@ -71,6 +71,18 @@ def test_vote_per_character_outvotes_single_frame_errors() -> None:
     assert passage.sightings == 5 and passage.track == 7
 
 
+def test_a_passage_keeps_the_decoders_country() -> None:
+    """`AB1234` fits Luxembourg first, but the decoder said Dutch (a zone's traffic mix): the vote keeps that."""
+    dutch = Recognition((Candidate("AB1234", 0.9, "NL", "NL sidecode 1"),), Box(10, 10, 100, 25))
+    track = [_sighting(0, "AB1234", 0.8), Sighting(1, T0, dutch, np.zeros((25, 100, 3), np.uint8))]
+    assert (vote(1, track).recognition.best.country, vote(1, track).recognition.best.format_name) == (
+        "NL",
+        "NL sidecode 1",
+    )
+    unnamed = vote(2, [_sighting(0, "1ABC234", 0.9), _sighting(1, "1ABC234", 0.8)])  # no format from the decoder
+    assert unnamed.recognition.best.country == "BE"
+
+
 def test_tracker_separates_vehicles_and_drops_flickers() -> None:
     tracker = PlateTracker(max_gap=3, min_sightings=2)
     crop = np.zeros((25, 100, 3), np.uint8)

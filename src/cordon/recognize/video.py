@@ -191,9 +191,12 @@ def vote(track: int, sightings: list[Sighting]) -> Passage:
     agreeing = [s for s in voters if s.recognition.best.plate == plate] or voters
     best = max(agreeing, key=lambda s: s.recognition.best.confidence)
     confidence = float(min(shares) * max(s.recognition.best.confidence for s in agreeing))
-    if best.recognition.best.plate == plate:  # the decoder's country and format (its traffic mix) for this text
-        country, format_name = best.recognition.best.country, best.recognition.best.format_name
-    else:  # a plate no single frame read: the first format it fits
+    read = best.recognition.best
+    country: str | None
+    format_name: str | None
+    if read.plate == plate and read.format_name is not None:  # the decoder's choice (its traffic mix)
+        country, format_name = read.country, read.format_name
+    else:  # a plate no single frame read, or a decoder that names no format: the first format it fits
         formats = matching_formats(plate)
         country, format_name = (formats[0].country, formats[0].name) if formats else (None, None)
     voted = Candidate(plate, round(confidence, 4), country, format_name)
