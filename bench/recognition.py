@@ -16,6 +16,8 @@ Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes o
      .venv/bin/python bench/recognition.py --live           (as video and edge mode run: no still-image extras)
      .venv/bin/python bench/recognition.py --quick          (20 images per set)
      .venv/bin/python bench/recognition.py --reader plate   (the trained reader, when installed)
+     .venv/bin/python bench/recognition.py --grey           (accuracy on grey images: a monochrome camera)
+     .venv/bin/python bench/recognition.py --stages         (CPU time of each stage)
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ def build(stack: str, reader: str, live: bool = False, size: int = 640) -> Recog
     return PeerRecognizer(base) if stack == "peer" else base
 
 
+def grey(image: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The image in grey, three equal channels: what a monochrome camera gives the pipeline."""
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(np.repeat(luma[..., None], 3, axis=2))
+
+
 def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     """A dev photograph as a 1280×720 camera frame."""
     return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
@@ -205,6 +213,8 @@ def main() -> None:
     parser.add_argument("--live", action="store_true", help=live_help)
     parser.add_argument("--detector-size", type=int, default=640, help="the detector's input size (default 640)")
     parser.add_argument("--stages", action="store_true", help="CPU ms per image of each stage (mean, speed images)")
+    grey_help = "accuracy on the images turned grey, as a monochrome (infrared) camera sees them"
+    parser.add_argument("--grey", action="store_true", help=grey_help)
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -219,8 +229,8 @@ def main() -> None:
             for member in recognizer.members:
                 member.line_finder = None
         with OtherLoad() as other:
-            scenes = scoring.scenes(recognizer, eu)
-            crops = scoring.crops(recognizer, be)
+            scenes = scoring.scenes(recognizer, eu, grey if args.grey else None)
+            crops = scoring.crops(recognizer, be, grey if args.grey else None)
             median_ms, cpu_ms, mean_cpu_ms, rate = speed(
                 stack, args.reader, args.live, args.detector_size, recognizer, speed_paths
             )

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cordon.recognize.images import load_image
-from cordon.recognize.pipeline import Recognizer
+from cordon.recognize.pipeline import Image, Recognizer
 from cordon.recognize.stages import Box, Recognition
+
+Prepare = Callable[[Image], Image]
+"""A change applied to each image before recognition (for example to grey, as a monochrome camera sees it)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,17 @@ def score(samples: Sequence[Sample], recognise: Callable[[Sample], list[Recognit
     return Score(tuple(outcomes))
 
 
-def scenes(recognizer: Recognizer, samples: Sequence[Sample]) -> Score:
-    """End to end on full images."""
-    return score(samples, lambda s: recognizer.recognize(load_image(s.path)))
+def scenes(recognizer: Recognizer, samples: Sequence[Sample], prepare: Prepare | None = None) -> Score:
+    """End to end on full images (each passed through `prepare` first, when given: another camera's look)."""
+    load = _loader(prepare)
+    return score(samples, lambda s: recognizer.recognize(load(s.path)))
 
 
-def crops(recognizer: Recognizer, samples: Sequence[Sample]) -> Score:
-    """Reader only, on plate crops."""
-    return score(samples, lambda s: [r] if (r := recognizer.read_crop(load_image(s.path))) is not None else [])
+def crops(recognizer: Recognizer, samples: Sequence[Sample], prepare: Prepare | None = None) -> Score:
+    """Reader only, on plate crops (each passed through `prepare` first, when given)."""
+    load = _loader(prepare)
+    return score(samples, lambda s: [r] if (r := recognizer.read_crop(load(s.path))) is not None else [])
+
+
+def _loader(prepare: Prepare | None) -> Callable[[Path], Image]:
+    return load_image if prepare is None else lambda path: prepare(load_image(path))
