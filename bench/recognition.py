@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OtherLoad, print_machine  # noqa: E402
 from cordon.plates import FORMATS, LOOKALIKE_CLASSES, normalize_plate  # noqa: E402
 from cordon.recognize import scoring  # noqa: E402
-from cordon.recognize.images import load_image  # noqa: E402
+from cordon.recognize.images import load_image, monochrome  # noqa: E402
 from cordon.recognize.pipeline import Recognizer, build_recognizer  # noqa: E402
 from cordon.recognize.stages import Candidate, Recognition  # noqa: E402
 
@@ -118,12 +118,6 @@ def build(stack: str, reader: str, live: bool = False, size: int = 640) -> Recog
     else:
         base = build_recognizer(reader, threads=1, input_size=size)  # type: ignore[arg-type]
     return PeerRecognizer(base) if stack == "peer" else base
-
-
-def grey(image: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """The image in grey, three equal channels: what a monochrome camera gives the pipeline."""
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return np.ascontiguousarray(np.repeat(luma[..., None], 3, axis=2))
 
 
 def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -229,8 +223,8 @@ def main() -> None:
             for member in recognizer.members:
                 member.line_finder = None
         with OtherLoad() as other:
-            scenes = scoring.scenes(recognizer, eu, grey if args.grey else None)
-            crops = scoring.crops(recognizer, be, grey if args.grey else None)
+            scenes = scoring.scenes(recognizer, eu, monochrome if args.grey else None)
+            crops = scoring.crops(recognizer, be, monochrome if args.grey else None)
             median_ms, cpu_ms, mean_cpu_ms, rate = speed(
                 stack, args.reader, args.live, args.detector_size, recognizer, speed_paths
             )

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cordon.recognize.images import ImageError, decode_image
+from cordon.recognize.images import ImageError, decode_image, monochrome
 
 
 def _jpeg_claiming(width: int, height: int) -> bytes:
@@ -39,3 +39,12 @@ def test_images_come_back_as_rgb() -> None:
     assert ok
     rgb = decode_image(png.tobytes())
     assert rgb.shape == (20, 30, 3) and rgb[0, 0].tolist() == [0, 0, 255]
+
+
+def test_monochrome_gives_three_equal_grey_channels() -> None:
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[..., 2] = 200  # pure blue: dark in grey, as an EU band is
+    grey = monochrome(rgb)
+    assert grey.shape == rgb.shape and grey.dtype == np.uint8 and grey.flags["C_CONTIGUOUS"]
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    assert 0 < int(grey[0, 0, 0]) < 40

@@ -87,3 +87,10 @@ def expand_paths(items: Iterable[Path]) -> Iterator[Path]:
             yield from sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         else:
             yield item
+
+
+def monochrome(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The RGB image in grey, three equal channels: what a monochrome (infrared) camera gives the pipeline.
+    Used to measure how the pipeline fares on such cameras (`bench/recognition.py --grey`, the dev-set tests)."""
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(np.repeat(luma[..., None], 3, axis=2))
