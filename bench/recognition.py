@@ -18,6 +18,10 @@ Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes o
      .venv/bin/python bench/recognition.py --reader plate   (the trained reader, when installed)
      .venv/bin/python bench/recognition.py --grey           (accuracy on grey images: a monochrome camera)
      .venv/bin/python bench/recognition.py --stages         (CPU time of each stage)
+     .venv/bin/python bench/recognition.py --runtime onnxruntime --precision int8   (a given engine for Cordon;
+                                                            default: the fastest this machine has)
+     .venv/bin/python bench/recognition.py --peer-runtime openvino   (the peer on OpenVINO instead of its
+                                                            default onnxruntime: its detector and RapidOCR)
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OtherLoad, print_machine  # noqa: E402
 from cordon.plates import FORMATS, LOOKALIKE_CLASSES, normalize_plate  # noqa: E402
 from cordon.recognize import scoring  # noqa: E402
+from cordon.recognize.engine import Engine, Engines, choose_engine, choose_engines  # noqa: E402
 from cordon.recognize.images import load_image, monochrome  # noqa: E402
 from cordon.recognize.pipeline import Recognizer, build_recognizer  # noqa: E402
 from cordon.recognize.stages import Candidate, Recognition  # noqa: E402
@@ -59,12 +64,20 @@ class PeerRecognizer(Recognizer):
     """Detector + RapidOCR's engine as shipped (its own preprocessing and CTC decoding, text only) + rules:
     upper case, separators dropped, then look-alike swaps tried until the text fits a known plate format."""
 
-    def __init__(self, base: Recognizer) -> None:
+    def __init__(self, base: Recognizer, runtime: str = "onnxruntime") -> None:
         super().__init__(base.detector, base.reader, base.decoder, replace(base.options, widen=0.0), base.top)
         from rapidocr import RapidOCR
 
-        self._engine = RapidOCR(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                        "EngineConfig.onnxruntime.inter_op_num_threads": 1})  # fmt: skip
+        params: dict[str, Any] = {"Global.log_level": "error"}
+        if runtime == "openvino":  # RapidOCR's own OpenVINO engine, at its defaults, one thread
+            from rapidocr import EngineType
+
+            params |= {"Rec.engine_type": EngineType.OPENVINO, "EngineConfig.openvino.inference_num_threads": 1,
+                       "EngineConfig.openvino.enable_cpu_pinning": False}  # fmt: skip
+        else:
+            params |= {"EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                       "EngineConfig.onnxruntime.inter_op_num_threads": 1}  # fmt: skip
+        self._engine = RapidOCR(params=params)
 
     def read_plates(self, plates: Sequence[np.ndarray]) -> list[Recognition | None]:
         out: list[Recognition | None] = []
@@ -110,14 +123,20 @@ def _fix(text: str, i: int) -> str:
     return options[0] if options else ch
 
 
-def build(stack: str, reader: str, live: bool = False, size: int = 640) -> Recognizer:
-    """The stack; `live`: as for video and edge mode (no detection retry at 960 px, no wider second reading);
-    `size`: the detector's input size."""
-    if live:
-        base = build_recognizer(reader, threads=1, input_size=size, retry_size=None, widen=0.0)  # type: ignore[arg-type]
-    else:
-        base = build_recognizer(reader, threads=1, input_size=size)  # type: ignore[arg-type]
-    return PeerRecognizer(base) if stack == "peer" else base
+def build(stack: str, reader: str, engines: Engines, live: bool = False, size: int = 640) -> Recognizer:
+    """The stack; `engines`: where its models run; `live`: as for video and edge mode (no detection retry at
+    960 px, no wider second reading); `size`: the detector's input size."""
+    extras: dict[str, Any] = {"retry_size": None, "widen": 0.0} if live else {}
+    base = build_recognizer(reader, engines=engines, input_size=size, **extras)  # type: ignore[arg-type]
+    return PeerRecognizer(base, engines.general_reader.runtime) if stack == "peer" else base
+
+
+def engines_for(stack: str, runtime: str, precision: str, peer_runtime: str) -> Engines:
+    """Cordon's engine as asked (default: the fastest here); the peer's: its detector on onnxruntime int8 (or
+    OpenVINO as Cordon would choose it) and RapidOCR's engine on the same runtime, at its defaults."""
+    if stack == "peer":
+        return Engines.uniform(choose_engine("openvino") if peer_runtime == "openvino" else Engine())
+    return choose_engines(runtime, precision)
 
 
 def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -125,16 +144,22 @@ def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
 
 
-def _speed_worker(args: tuple[str, str, bool, int, list[str]]) -> int:
-    stack, reader, live, size, paths = args
-    recognizer = build(stack, reader, live, size)
-    for path in paths:
-        recognizer.recognize(_frame(Path(path)))
-    return len(paths)
+def _speed_process(args: tuple[str, str, Engines, bool, int, list[str]], start: Any, results: Any) -> None:
+    """One of the two throughput processes: build the stack, load and warm up, wait for the other, then read
+    its frames and report (frames, seconds): loading the models is not counted."""
+    stack, reader, engines, live, size, paths = args
+    recognizer = build(stack, reader, engines, live, size)
+    frames = [_frame(Path(p)) for p in paths]
+    recognizer.recognize(frames[0])
+    start.wait()
+    started = time.perf_counter()
+    for frame in frames:
+        recognizer.recognize(frame)
+    results.put((len(frames), time.perf_counter() - started))
 
 
 def speed(
-    stack: str, reader: str, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
+    stack: str, reader: str, engine: Engines, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
 ) -> tuple[float, float, float, float]:
     """(median wall ms per image on one core, median CPU ms, mean CPU ms, images/s on two processes).
 
@@ -149,11 +174,18 @@ def speed(
         times.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     halves = [[str(p) for p in paths[0::2]], [str(p) for p in paths[1::2]]]
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_speed_worker, [(stack, reader, live, size, half[:1]) for half in halves])
-        started = time.perf_counter()
-        done = sum(pool.map(_speed_worker, [(stack, reader, live, size, half) for half in halves]))
-        rate = done / (time.perf_counter() - started)
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(2), context.Queue()
+    workers = [
+        context.Process(target=_speed_process, args=((stack, reader, engine, live, size, half), start, results))
+        for half in halves
+    ]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    rate = sum(n for n, _ in reports) / max(seconds for _, seconds in reports)
     return statistics.median(times), statistics.median(cpu), statistics.fmean(cpu), rate
 
 
@@ -209,6 +241,9 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="CPU ms per image of each stage (mean, speed images)")
     grey_help = "accuracy on the images turned grey, as a monochrome (infrared) camera sees them"
     parser.add_argument("--grey", action="store_true", help=grey_help)
+    parser.add_argument("--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "int8", "bfloat16", "float32"])
+    parser.add_argument("--peer-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"])
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -218,7 +253,8 @@ def main() -> None:
     speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
     results = {}
     for stack in ("cordon", *(() if args.no_peer else ("peer",))):
-        recognizer = build(stack, args.reader, args.live, args.detector_size)
+        engine = engines_for(stack, args.runtime, args.precision, args.peer_runtime)
+        recognizer = build(stack, args.reader, engine, args.live, args.detector_size)
         if args.no_second_look:
             for member in recognizer.members:
                 member.line_finder = None
@@ -226,11 +262,12 @@ def main() -> None:
             scenes = scoring.scenes(recognizer, eu, monochrome if args.grey else None)
             crops = scoring.crops(recognizer, be, monochrome if args.grey else None)
             median_ms, cpu_ms, mean_cpu_ms, rate = speed(
-                stack, args.reader, args.live, args.detector_size, recognizer, speed_paths
+                stack, args.reader, engine, args.live, args.detector_size, recognizer, speed_paths
             )
         results[stack] = (scenes, crops, cpu_ms, rate)
         readers = " + ".join(member.reader.name for member in recognizer.members)
         name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
+        name += f"; {engine.describe()}"
         print(f"\n## {name}")
         print(f"plates-eu-dev, end to end, exact top-1: {scenes.accuracy:6.1%}  ({len(eu)} images; a plate read "
               f"in {scenes.found:.0%}; calibration error {scenes.calibration_error():.3f})")  # fmt: skip

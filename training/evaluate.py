@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args(argv)
-    reader = CordonReader(args.model, threads=1)
+    reader = CordonReader(args.model)  # onnxruntime, float32 reader, one thread
     totals: Counter[str] = Counter()
     for folder in args.folders:
         score = score_folder(reader, folder)

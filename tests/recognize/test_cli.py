@@ -107,3 +107,33 @@ def test_the_traffic_mix_decides_the_country_of_a_layout_two_countries_share(
         cli, ["recognize", "--crop", str(image)], env={**env, "CORDON_RECOGNIZE_TRAFFIC_MIX": "NL=0.2"}
     )
     assert json.loads(from_env.stdout)["country"] == "NL"
+
+
+def test_every_runtime_and_precision_reads_the_same_crops(env: dict[str, str]) -> None:
+    """`--runtime` and `--precision` (and their env variables) change where the models run, not what they read."""
+    from cordon.recognize.engine import native_bfloat16
+
+    chosen = [str(s.path) for s in samples(BE_CROPS)[:3]]
+    choices = [[], ["--runtime", "onnxruntime", "--precision", "float32"], ["--runtime", "openvino"]]
+    choices += [["--precision", "bfloat16"]] if native_bfloat16() else []
+    plates = []
+    for extra in choices:
+        result = CliRunner().invoke(cli, ["recognize", "--crop", *extra, *chosen], env=env)
+        assert result.exit_code == 0, result.output
+        plates.append([json.loads(line)["plate"] for line in result.stdout.splitlines()])
+    assert all(p == plates[0] for p in plates), plates
+    from_env = CliRunner().invoke(
+        cli, ["recognize", "--crop", *chosen], env={**env, "CORDON_RECOGNIZE_RUNTIME": "openvino"}
+    )
+    assert [json.loads(line)["plate"] for line in from_env.stdout.splitlines()] == plates[0]
+
+
+def test_an_engine_this_machine_cannot_run_is_refused_before_any_work(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        cli, ["recognize", "--runtime", "onnxruntime", "--precision", "bfloat16", "--crop", "missing.png"], env=env
+    )
+    assert result.exit_code != 0
+    assert "bfloat16 runs under openvino only" in result.stderr and "missing.png" not in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.output
+    unknown = CliRunner().invoke(cli, ["recognize", "--runtime", "tensorrt", "x.png"], env=env)
+    assert unknown.exit_code == 2 and "tensorrt" in unknown.stderr

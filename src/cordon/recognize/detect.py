@@ -9,20 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort  # type: ignore[import-untyped]
 
+from cordon.recognize.engine import PORTABLE, Engine
 from cordon.recognize.stages import Box, Detection
 from cordon.recognize.yolo_onnx import INPUT_NAME, YoloSpec
-
-
-def ort_session(model: Path | bytes, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime CPU session with a fixed number of threads (1: a camera per core)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    source = str(model) if isinstance(model, Path) else model
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 @dataclass(frozen=True)
@@ -90,14 +80,14 @@ class YoloPlateDetector:
         retry_size: int | None = None,
         score_threshold: float = 0.15,
         iou_threshold: float = 0.5,
-        threads: int = 1,
+        engine: Engine = PORTABLE,
     ) -> None:
         self.spec = spec
         self.input_size = input_size
         self.retry_size = retry_size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
-        self._session = ort_session(onnx_path, threads)
+        self._session = engine.session(onnx_path)
         self._logit = float(np.log(score_threshold / (1 - score_threshold)))
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[Detection]:

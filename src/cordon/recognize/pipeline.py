@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from cordon.recognize import rectify
 from cordon.recognize.decode import GrammarDecoder, character_rows
+from cordon.recognize.engine import PORTABLE, Engine, Engines, choose_engines
 from cordon.recognize.grammar import ALPHABET
 from cordon.recognize.stages import PAD, Candidate, Decoder, Detection, Detector, Reader, Recognition, SlotProbs
 
@@ -309,7 +310,7 @@ def trained_reader_available() -> bool:
     return Path(MODEL_PATH).is_file()
 
 
-def build_reader(name: Literal["rapidocr", "plate"], threads: int = 1) -> Reader:
+def build_reader(name: Literal["rapidocr", "plate"], engine: Engine = PORTABLE) -> Reader:
     """The reader by name: `rapidocr` (general text reader from the rapidocr wheel) or `plate` (the
     plate-specific reader trained in this repository)."""
     if name == "plate" and not trained_reader_available():
@@ -317,11 +318,11 @@ def build_reader(name: Literal["rapidocr", "plate"], threads: int = 1) -> Reader
     if name == "plate":
         from cordon.recognize.reader import CordonReader
 
-        return CordonReader(threads=threads)
+        return CordonReader(engine=engine)
     from cordon.recognize.models import reader_model
     from cordon.recognize.rapid import RapidOcrReader
 
-    return RapidOcrReader(reader_model(), threads=threads)
+    return RapidOcrReader(reader_model(), engine=engine)
 
 
 def rectify_options_for(reader: Reader) -> RectifyOptions:
@@ -337,11 +338,10 @@ def build_recognizer(
     reader: ReaderName = "auto",
     with_detector: bool = True,
     cache_dir: Path | None = None,
-    threads: int = 1,
+    engines: Engines | None = None,
     input_size: int = 640,
     retry_size: int | None = 960,
     top: int = 5,
-    precision: Literal["int8", "float32"] = "int8",
     widen: float = WIDEN,
     decoder: Decoder | None = None,
 ) -> Recognizer:
@@ -350,19 +350,21 @@ def build_recognizer(
     `reader`: `rapidocr`, `plate`, `both` (fused), or `auto` (`DEFAULT_READER` when the plate reader's model
     is installed, else `rapidocr`). `retry_size` and `widen` are for still images (a second detection at a
     larger size when nothing is found; a second, wider reading of weak readings); video passes None and 0.
-    `decoder`: each reader's decoder (default: `GrammarDecoder()`, a Belgian zone's traffic mix)."""
+    `decoder`: each reader's decoder (default: `GrammarDecoder()`, a Belgian zone's traffic mix).
+    `engines`: where each model runs (default: `choose_engines()`, the fastest this machine has)."""
+    engines = engines or choose_engines()
     detector = None
     if with_detector:
         from cordon.recognize.detect import YoloPlateDetector
         from cordon.recognize.models import converted_detector
 
-        converted = converted_detector(cache_dir, precision=precision)
+        converted = converted_detector(cache_dir, precision=engines.detector.detector_graph)
         detector = YoloPlateDetector(
-            converted.onnx_path, converted.spec, input_size=input_size, retry_size=retry_size, threads=threads
+            converted.onnx_path, converted.spec, input_size=input_size, retry_size=retry_size, engine=engines.detector
         )
     chosen = (DEFAULT_READER if trained_reader_available() else "rapidocr") if reader == "auto" else reader
     names: list[Literal["rapidocr", "plate"]] = ["rapidocr", "plate"] if chosen == "both" else [chosen]
-    members = [_reader_recognizer(name, threads, top, decoder) for name in names]
+    members = [_reader_recognizer(name, engines, top, decoder) for name in names]
     if len(members) == 1:
         only = members[0]
         options = replace(only.options, widen=widen)
@@ -373,14 +375,14 @@ def build_recognizer(
 
 
 def _reader_recognizer(
-    name: Literal["rapidocr", "plate"], threads: int, top: int, decoder: Decoder | None = None
+    name: Literal["rapidocr", "plate"], engines: Engines, top: int, decoder: Decoder | None = None
 ) -> Recognizer:
     """One reader with its preparation, decoder and (for the general reader) text-line second look."""
-    built = build_reader(name, threads)
+    built = build_reader(name, engines.plate_reader if name == "plate" else engines.general_reader)
     line_finder = None
     if built.name.startswith("rapidocr"):  # the general reader reads one text line at a time
         from cordon.recognize.models import text_detector_model
         from cordon.recognize.textlines import TextLineFinder
 
-        line_finder = TextLineFinder(text_detector_model(), threads=threads)
+        line_finder = TextLineFinder(text_detector_model(), engine=engines.text_lines)
     return Recognizer(None, built, decoder, rectify_options_for(built), top=top, line_finder=line_finder)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cordon.recognize.ctc import peak_columns
-from cordon.recognize.detect import ort_session
+from cordon.recognize.engine import PORTABLE, Engine
 from cordon.recognize.stages import PAD, SlotProbs
 
 PLATE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + PAD
@@ -43,13 +43,13 @@ class RapidOcrReader:
 
     name = "rapidocr-ppocrv6-small"
 
-    def __init__(self, model_path: Path, threads: int = 1) -> None:
-        self._session = ort_session(model_path, threads)
-        meta = self._session.get_modelmeta().custom_metadata_map
+    def __init__(self, model_path: Path, engine: Engine = PORTABLE) -> None:
+        self._session = engine.session(model_path)
+        meta = self._session.metadata
         # As RapidOCR does: the CTC blank first, the model's character list, then a space.
         self._vocabulary = ["<blank>", *meta["character"].splitlines(), " "]
         self._fold = _fold_matrix(self._vocabulary)
-        self._input = self._session.get_inputs()[0].name
+        self._input = self._session.input_names[0]
 
     def _tensor(self, crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Height 48, width by aspect ratio, then padded (with 0, mid grey) to at least `MIN_WIDTH`, as the

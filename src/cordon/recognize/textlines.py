@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from cordon.recognize.detect import ort_session
+from cordon.recognize.engine import PORTABLE, Engine
 
 Image = npt.NDArray[np.uint8]
 
@@ -36,9 +36,9 @@ class TextLineFinder:
     """Finds and flattens the text lines of a plate crop; the lines of the plate's characters come back in
     reading order (top line first), small print left out."""
 
-    def __init__(self, model_path: Path, threads: int = 1, min_height_share: float = 0.55) -> None:
-        self._session = ort_session(model_path, threads)
-        self._input = self._session.get_inputs()[0].name
+    def __init__(self, model_path: Path, engine: Engine = PORTABLE, min_height_share: float = 0.55) -> None:
+        self._session = engine.session(model_path)
+        self._input = self._session.input_names[0]
         self.min_height_share = min_height_share
 
     def lines(self, crop: Image) -> list[Image]:

@@ -1,5 +1,5 @@
 """Cordon's own plate-character reader: a small CNN + LSTM read by CTC, trained here on synthetic plates (see
-MODEL_CARD.md), run under onnxruntime on the CPU. Slot models (one distribution per character slot, the
+MODEL_CARD.md), run on the CPU (`cordon.recognize.engine`). Slot models (one distribution per character slot, the
 earlier design) load too: the model's `decoding` metadata says which it is.
 
 >>> reader = CordonReader()  # nothing is loaded until the first read
@@ -9,7 +9,6 @@ earlier design) load too: the model's `decoding` metadata says which it is.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from threading import Lock
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cordon.recognize import ctc
+from cordon.recognize.engine import PORTABLE, Engine
 from cordon.recognize.reader.preprocess import ALPHABET, SLOTS, best_text, preprocess
 from cordon.recognize.stages import PAD, SlotProbs
 
@@ -39,17 +39,17 @@ class CordonReader:
     """Reads plate crops into per-slot character probabilities (implements `stages.Reader`); a CTC model's
     columns become one row per character read (`cordon.recognize.ctc.character_rows`).
 
-    `threads` is onnxruntime's intra-op thread count (1: one camera per core); crops are run in batches of
+    `engine`: the runtime, precision and threads (1: one camera per core); crops are run in batches of
     `batch_size`. The session is created on the first `read` and shared by threads after that.
     """
 
     name = "cordon-reader"
 
-    def __init__(self, model_path: Path = MODEL_PATH, threads: int = 1, batch_size: int = 32) -> None:
-        if threads < 1 or batch_size < 1:
-            raise ValueError("threads and batch_size must be at least 1")
+    def __init__(self, model_path: Path = MODEL_PATH, engine: Engine = PORTABLE, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.model_path = model_path
-        self.threads = threads
+        self.engine = engine
         self.batch_size = batch_size
         self._session: Any = None
         self._ctc = False
@@ -59,13 +59,8 @@ class CordonReader:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    ort = importlib.import_module("onnxruntime")  # untyped: kept behind Any here
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = self.threads
-                    options.inter_op_num_threads = 1
-                    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
-                    self._ctc = session.get_modelmeta().custom_metadata_map.get("decoding") == "ctc"
+                    session = self.engine.session(self.model_path)
+                    self._ctc = session.metadata.get("decoding") == "ctc"
                     self._session = session  # last: other threads use the session once it is set
         outputs = self._session.run(None, {"image": batch})
         probs: npt.NDArray[np.float32] = np.asarray(outputs[0], dtype=np.float32)
