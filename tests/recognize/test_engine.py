@@ -16,11 +16,9 @@ from cordon.recognize.engine import (
     PORTABLE,
     Engine,
     Engines,
-    OpenVinoSession,
     choose_engine,
     choose_engines,
     native_bfloat16,
-    output_layer_inputs,
 )
 from cordon.recognize.models import converted_detector, reader_model
 from cordon.recognize.pipeline import build_recognizer
@@ -151,52 +149,6 @@ def test_an_openvino_session_is_safe_under_threads() -> None:
             together = list(pool.map(lambda b: session.run(None, {"image": b})[0], batches))
             for a, b in zip(alone, together, strict=True):
                 np.testing.assert_array_equal(a, b)
-
-
-def _tiny_model(output_op: str) -> bytes:
-    """image -> Conv -> Relu -> [Conv, Conv] -> Concat -> `output_op` -> out: two output layers."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(3)
-    weights = [numpy_helper.from_array(rng.normal(size=shape).astype(np.float32), name) for name, shape in
-               [("w1", (4, 1, 3, 3)), ("w2", (2, 4, 1, 1)), ("w3", (3, 4, 1, 1))]]  # fmt: skip
-    nodes = [
-        helper.make_node("Conv", ["image", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["features"]),
-        helper.make_node("Conv", ["features", "w2"], ["box"]),
-        helper.make_node("Conv", ["features", "w3"], ["cls"]),
-        helper.make_node("Concat", ["box", "cls"], ["both"], axis=1),
-        helper.make_node(output_op, ["both"], ["out"], **({"axis": 1} if output_op == "Softmax" else {})),
-    ]
-    graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, 8, 8])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], weights,
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return bytes(model.SerializeToString())
-
-
-def test_output_layers_are_found_through_softmax_and_concatenation() -> None:
-    import onnx
-
-    assert output_layer_inputs(onnx.load_from_string(_tiny_model("Softmax"))) == ["features"]
-    assert output_layer_inputs(onnx.load_from_string(_tiny_model("Relu"))) == []  # not a pass-through op
-    for path in (MODEL_PATH, reader_model()):  # both readers end in a matrix product
-        assert len(output_layer_inputs(onnx.load(str(path)))) == 1
-
-
-@needs_bfloat16
-def test_bfloat16_keeps_the_output_layers_in_float32() -> None:
-    """The split model gives the unsplit model's outputs (up to bfloat16 rounding of the body)."""
-    data = _tiny_model("Softmax")
-    image = np.random.default_rng(4).normal(size=(2, 1, 8, 8)).astype(np.float32)
-    split = OpenVinoSession(data, bfloat16=True)
-    assert len(split._stages) == 2
-    (expected,) = Engine("onnxruntime", "float32").session(data).run(None, {"image": image})
-    (got,) = split.run(None, {"image": image})
-    assert got.dtype == np.float32 and got.shape == expected.shape == (2, 5, 8, 8)
-    np.testing.assert_allclose(got, expected, atol=0.05)
 
 
 @needs_bfloat16

@@ -6,25 +6,23 @@ Every model of the pipeline (the plate detector, the two readers, the text-line 
 - **onnxruntime** (CPU provider): float32 arithmetic, and the plate detector's int8 graph (quantised once by
   `cordon.recognize.quantize`).
 - **OpenVINO**: float32, or bfloat16 on a CPU that computes in it natively (Intel AMX or AVX-512 BF16: Xeon
-  4th generation and later, AMD Zen 4). In bfloat16 a model's output layers still run in float32
-  (`OpenVinoSession`).
+  4th generation and later, AMD Zen 4).
 
 Precision: `int8` is the detector's quantised graph (the other models run in float32); `bfloat16` needs
 OpenVINO and such a CPU; `float32` is exact on either runtime.
 
 `choose_engines()` (the default of `cordon recognize`) gives each model the engine that runs it fastest here
-*without changing its readings* on the dev sets (docs/benchmarks.md §12 has the measurements). On a CPU with
-native bfloat16:
+without losing readings on the dev sets (docs/models.md, "Where the models run", has the measurements). On a
+CPU with native bfloat16:
 
 | model | engine | why |
 |---|---|---|
-| plate detector | onnxruntime, int8 | OpenVINO bfloat16 moves boxes enough to lose 3 of 108 scenes |
-| general reader (RapidOCR) | OpenVINO, bfloat16, float32 output layer | 2.5x faster, same readings |
-| plate reader | onnxruntime, float32 | bfloat16 loses a crop; OpenVINO float32 is no faster |
-| text-line finder | OpenVINO, float32 | 3x faster than onnxruntime, same output; bfloat16 loses scenes |
+| plate detector | onnxruntime, int8 | in bfloat16 its boxes move enough to lose 3 of 108 scenes |
+| general reader (RapidOCR) | OpenVINO, bfloat16 | 2.7x faster; same still readings, 1 of 108 live scenes lost |
+| plate reader | onnxruntime, float32 | bfloat16 loses a Belgian crop; OpenVINO float32 is no faster |
+| text-line finder | OpenVINO, float32 | 3x faster than onnxruntime, the same output; bfloat16 loses 3 scenes |
 
-Elsewhere, and for any explicit `--runtime` or `--precision`, every model gets the same engine
-(`choose_engine`).
+Elsewhere, and for any named `--runtime` or `--precision`, every model gets the same engine (`choose_engine`).
 """
 
 from __future__ import annotations
@@ -228,53 +226,10 @@ class OrtSession:
         return [np.asarray(x) for x in self._session.run(None if outputs is None else list(outputs), dict(feeds))]
 
 
-_PASS_THROUGH = frozenset(
-    {"Identity", "Cast", "Softmax", "LogSoftmax", "Sigmoid", "Add", "Concat", "Reshape", "Transpose", "Squeeze",
-     "Unsqueeze", "Flatten"}
-)  # fmt: skip
-_LAYERS = frozenset({"MatMul", "Gemm", "Conv"})
-
-
-def output_layer_inputs(proto: Any) -> list[str]:
-    """The tensors that feed each output's last layer (the last matrix product or convolution on the way to
-    an output, past softmax, casts, reshapes, bias additions and concatenations), in graph order; [] when
-    some output has none."""
-    constants = {t.name for t in proto.graph.initializer}
-    constants |= {out for node in proto.graph.node if node.op_type == "Constant" for out in node.output}
-    producer = {out: node for node in proto.graph.node for out in node.output}
-    found: list[str] = []
-    pending = [o.name for o in proto.graph.output]
-    seen: set[str] = set()
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        node = producer.get(name)
-        if node is None or node.op_type not in _PASS_THROUGH | _LAYERS:
-            return []
-        data = [i for i in node.input if i and i not in constants]
-        if node.op_type in _LAYERS:
-            found.extend(i for i in data[:1] if i not in found)
-        else:
-            pending.extend(data)
-    order = {out: k for k, node in enumerate(proto.graph.node) for out in node.output}
-    return sorted(found, key=lambda n: order.get(n, -1))
-
-
-def _conv_input_ranks(proto: Any) -> dict[str, int]:
-    weights = {t.name: len(t.dims) for t in proto.graph.initializer}
-    return {n.input[0]: weights[n.input[1]] for n in proto.graph.node if n.op_type == "Conv" and n.input[1] in weights}
-
-
 class OpenVinoSession:
-    """An OpenVINO CPU model compiled for latency (one stream, `threads` threads); one inference request per
-    calling thread.
-
-    `bfloat16`: the CPU's bfloat16 arithmetic for the model's body, but its output layers (`output_layer_inputs`)
-    run as a second, float32 model. A bfloat16 number carries 2-3 significant digits: the body's features
-    survive that, but logits rounded so can swap the two best characters of a plate (docs/benchmarks.md §12).
-    Else float32 throughout."""
+    """An OpenVINO CPU model compiled for latency (one stream, `threads` threads, not pinned to a core); one
+    inference request per calling thread. `bfloat16`: the CPU's bfloat16 arithmetic (performance mode), else
+    float32 throughout (accuracy mode)."""
 
     def __init__(self, model: Path | bytes, threads: int = 1, bfloat16: bool = False) -> None:
         import onnx
@@ -283,33 +238,19 @@ class OpenVinoSession:
         self._metadata = {p.key: p.value for p in proto.metadata_props}
         constants = {t.name for t in proto.graph.initializer}
         self._inputs = tuple(i.name for i in proto.graph.input if i.name not in constants)
-        self._outputs = tuple(o.name for o in proto.graph.output)
+        self._outputs = tuple(o.name for o in proto.graph.output)  # OpenVINO may rename them: kept by position
         config = {
             "INFERENCE_NUM_THREADS": threads,
             "NUM_STREAMS": 1,
             "PERFORMANCE_HINT": "LATENCY",
             "ENABLE_CPU_PINNING": False,  # pinned, two processes of one thread would share one core
+            "EXECUTION_MODE_HINT": "PERFORMANCE" if bfloat16 else "ACCURACY",
+            "INFERENCE_PRECISION_HINT": "bf16" if bfloat16 else "f32",
         }
-        exact = config | {"EXECUTION_MODE_HINT": "ACCURACY", "INFERENCE_PRECISION_HINT": "f32"}
-        fast = config | {"EXECUTION_MODE_HINT": "PERFORMANCE", "INFERENCE_PRECISION_HINT": "bf16"}
-        split = output_layer_inputs(proto) if bfloat16 else []
-        if split:
-            known = {v.name for v in proto.graph.value_info}
-            ranks = _conv_input_ranks(proto)
-            proto.graph.value_info.extend(  # a layer's data input is float; a convolution's has its weights' rank
-                onnx.helper.make_tensor_value_info(
-                    name, onnx.TensorProto.FLOAT, [None] * ranks[name] if name in ranks else None
-                )
-                for name in split
-                if name not in known
-            )
-            extractor = onnx.utils.Extractor(proto)
-            body = extractor.extract_model(list(self._inputs), split)
-            head = extractor.extract_model(split, list(self._outputs))
-            first = _Stage(body, fast)
-            self._stages: tuple[_Stage, ...] = (first, _Stage(head, exact, first.output_shapes()))
-        else:
-            self._stages = (_Stage(proto, fast if bfloat16 else exact),)
+        core = _openvino_core()
+        # Core.read_model, not openvino.convert_model: the latter is a tool that reports usage over the network.
+        network = core.read_model(io.BytesIO(proto.SerializeToString()))
+        self._compiled = core.compile_model(network, "CPU", config)
         self._local = threading.local()
 
     @property
@@ -321,30 +262,9 @@ class OpenVinoSession:
         return self._metadata
 
     def run(self, outputs: Sequence[str] | None, feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
-        requests = getattr(self._local, "requests", None)
-        if requests is None:
-            requests = self._local.requests = [stage.compiled.create_infer_request() for stage in self._stages]
-        values: dict[str, npt.NDArray[Any]] = dict(feeds)
-        for stage, request in zip(self._stages, requests, strict=True):
-            results = request.infer([values[name] for name in stage.inputs])  # copies the outputs, no views
-            values |= {name: np.asarray(results[k]) for k, name in enumerate(stage.outputs)}
-        wanted = self._outputs if outputs is None else outputs
-        return [values[name] for name in wanted]
-
-
-class _Stage:
-    """An ONNX model, in memory, compiled for OpenVINO's CPU plugin; its ONNX input and output names in order
-    (OpenVINO may name a tensor differently, e.g. after an Identity it removed)."""
-
-    def __init__(self, proto: Any, config: Mapping[str, Any], input_shapes: Mapping[str, Any] | None = None) -> None:
-        constants = {t.name for t in proto.graph.initializer}
-        self.inputs = [i.name for i in proto.graph.input if i.name not in constants]
-        self.outputs = [o.name for o in proto.graph.output]
-        # Core.read_model, not openvino.convert_model: the latter is a tool that reports usage over the network.
-        network = _openvino_core().read_model(io.BytesIO(proto.SerializeToString()))
-        if input_shapes:  # a head model's inputs take the shapes the body computes (known dimensions included)
-            network.reshape({k: input_shapes[name] for k, name in enumerate(self.inputs)})
-        self.compiled = _openvino_core().compile_model(network, "CPU", dict(config))
-
-    def output_shapes(self) -> dict[str, Any]:
-        return {name: port.get_partial_shape() for name, port in zip(self.outputs, self.compiled.outputs, strict=True)}
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        results = request.infer([feeds[name] for name in self._inputs])  # copies the outputs: no shared buffers
+        position = {name: k for k, name in enumerate(self._outputs)}
+        return [np.asarray(results[position[name]]) for name in (self._outputs if outputs is None else outputs)]
