@@ -11,9 +11,9 @@ Every model of the pipeline (the plate detector, the two readers, the text-line 
 Precision: `int8` is the detector's quantised graph (the other models run in float32); `bfloat16` needs
 OpenVINO and such a CPU; `float32` is exact on either runtime.
 
-`choose_engines()` (the default of `cordon recognize`) gives each model the engine that runs it fastest here
-without losing readings on the dev sets (docs/models.md, "Where the models run", has the measurements). On a
-CPU with native bfloat16:
+`choose_engines()` (the default of `cordon recognize`) gives each model the fastest engine measured that keeps
+its readings on the dev sets, but for the general reader's bfloat16, kept for its time (docs/models.md, "Where
+the models run", has the measurements). On a CPU with native bfloat16:
 
 | model | engine | why |
 |---|---|---|
