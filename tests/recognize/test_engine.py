@@ -166,3 +166,11 @@ def test_the_general_reader_in_bfloat16_reads_as_in_float32(model_cache: Path) -
         recognizer = build_recognizer("auto", with_detector=False, cache_dir=model_cache, engines=plan)
         plates.append([(r.best.plate if (r := recognizer.read_crop(crop)) else None) for crop in crops])
     assert plates[0] == plates[1]
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_a_broken_model_is_a_clear_error(runtime: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(MODEL_PATH.read_bytes()[:5000])
+    with pytest.raises(ValueError, match=f"{runtime} cannot load .*broken.onnx"):
+        Engine(runtime, "float32").session(broken)  # type: ignore[arg-type]

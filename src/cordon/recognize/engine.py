@@ -73,17 +73,25 @@ def openvino_installed() -> bool:
 
 @lru_cache(maxsize=1)
 def _openvino_core() -> Any:
-    import openvino  # type: ignore[import-untyped,unused-ignore]
+    """OpenVINO's runtime, loaded once; `CordonError("engine_unavailable")` when it cannot load here."""
+    try:
+        import openvino  # type: ignore[import-untyped,unused-ignore]
 
-    return openvino.Core()
+        return openvino.Core()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise _engine_error(f"the openvino runtime cannot load on this machine: {exc}") from None
 
 
 @lru_cache(maxsize=1)
 def native_bfloat16() -> bool:
-    """True when OpenVINO is installed and this CPU computes in bfloat16 natively (AMX, AVX-512 BF16)."""
+    """True when OpenVINO is installed and loads, and this CPU computes in bfloat16 natively (AMX, AVX-512
+    BF16)."""
     if not openvino_installed():
         return False
-    return "BF16" in _openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    try:
+        return "BF16" in _openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except CordonError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,10 @@ def choose_engine(runtime: str = "auto", precision: str = "auto", threads: int =
     return Engine(chosen, precise, threads)
 
 
+def _name(model: Path | bytes) -> str:
+    return str(model) if isinstance(model, Path) else f"a {len(model)}-byte model"
+
+
 class OrtSession:
     """An onnxruntime CPU session with a fixed number of threads, all graph optimisations on."""
 
@@ -210,7 +222,10 @@ class OrtSession:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         source = str(model) if isinstance(model, Path) else model
-        self._session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's load errors (InvalidProtobuf, Fail, ...) derive from Exception only
+            raise ValueError(f"onnxruntime cannot load {_name(model)}: {exc}") from None
         self._inputs = tuple(i.name for i in self._session.get_inputs())
         self._metadata = dict(self._session.get_modelmeta().custom_metadata_map)
 
@@ -234,7 +249,10 @@ class OpenVinoSession:
     def __init__(self, model: Path | bytes, threads: int = 1, bfloat16: bool = False) -> None:
         import onnx
 
-        proto = onnx.load(str(model)) if isinstance(model, Path) else onnx.load_from_string(model)
+        try:
+            proto = onnx.load(str(model)) if isinstance(model, Path) else onnx.load_from_string(model)
+        except Exception as exc:  # protobuf's DecodeError and onnx's own: not an ONNX model
+            raise ValueError(f"openvino cannot load {_name(model)}: not an ONNX model ({exc})") from None
         self._metadata = {p.key: p.value for p in proto.metadata_props}
         constants = {t.name for t in proto.graph.initializer}
         self._inputs = tuple(i.name for i in proto.graph.input if i.name not in constants)
@@ -248,9 +266,12 @@ class OpenVinoSession:
             "INFERENCE_PRECISION_HINT": "bf16" if bfloat16 else "f32",
         }
         core = _openvino_core()
-        # Core.read_model, not openvino.convert_model: the latter is a tool that reports usage over the network.
-        network = core.read_model(io.BytesIO(proto.SerializeToString()))
-        self._compiled = core.compile_model(network, "CPU", config)
+        try:
+            # Core.read_model, not openvino.convert_model: that one is a tool that reports usage over the network.
+            network = core.read_model(io.BytesIO(proto.SerializeToString()))
+            self._compiled = core.compile_model(network, "CPU", config)
+        except RuntimeError as exc:  # OpenVINO's conversion and compilation errors
+            raise ValueError(f"openvino cannot load {_name(model)}: {exc}") from None
         self._local = threading.local()
 
     @property
