@@ -1,7 +1,8 @@
 """The whole dev sets, end to end, with the default pipeline (slow: CI runs it).
 
 Floors sit below what bench/recognition.py measured (docs/models.md has the figures), with room for
-onnxruntime/OpenCV version noise; they catch a broken stage, they are not the targets (95 %)."""
+onnxruntime/OpenVINO/OpenCV version noise and the engine each CPU gets; they catch a broken stage, they are not the
+targets (95 %)."""
 
 from __future__ import annotations
 
