@@ -211,7 +211,22 @@ def _name(model: Path | bytes) -> str:
     return str(model) if isinstance(model, Path) else f"a {len(model)}-byte model"
 
 
-class OrtSession:
+class _Loaded:
+    """What both sessions know of their model: its data inputs and its metadata."""
+
+    _inputs: tuple[str, ...] = ()
+    _metadata: Mapping[str, str] = {}
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        return self._metadata
+
+
+class OrtSession(_Loaded):
     """An onnxruntime CPU session with a fixed number of threads, all graph optimisations on."""
 
     def __init__(self, model: Path | bytes, threads: int = 1) -> None:
@@ -229,19 +244,11 @@ class OrtSession:
         self._inputs = tuple(i.name for i in self._session.get_inputs())
         self._metadata = dict(self._session.get_modelmeta().custom_metadata_map)
 
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def metadata(self) -> Mapping[str, str]:
-        return self._metadata
-
     def run(self, outputs: Sequence[str] | None, feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
         return [np.asarray(x) for x in self._session.run(None if outputs is None else list(outputs), dict(feeds))]
 
 
-class OpenVinoSession:
+class OpenVinoSession(_Loaded):
     """An OpenVINO CPU model compiled for latency (one stream, `threads` threads, not pinned to a core); one
     inference request per calling thread. `bfloat16`: the CPU's bfloat16 arithmetic (performance mode), else
     float32 throughout (accuracy mode)."""
@@ -268,19 +275,11 @@ class OpenVinoSession:
         core = _openvino_core()
         try:
             # Core.read_model, not openvino.convert_model: that one is a tool that reports usage over the network.
-            network = core.read_model(io.BytesIO(proto.SerializeToString()))
+            network = core.read_model(str(model) if isinstance(model, Path) else io.BytesIO(model))
             self._compiled = core.compile_model(network, "CPU", config)
         except RuntimeError as exc:  # OpenVINO's conversion and compilation errors
             raise ValueError(f"openvino cannot load {_name(model)}: {exc}") from None
         self._local = threading.local()
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def metadata(self) -> Mapping[str, str]:
-        return self._metadata
 
     def run(self, outputs: Sequence[str] | None, feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
         request = getattr(self._local, "request", None)
