@@ -135,6 +135,7 @@ def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server,
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 2
+    assert f"edge: camera {CAMERA}, models on " in result.stderr  # the operator's log says where the models run
     stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
     assert [read.event_id for read in stored] == [line["eventId"] for line in lines]
     assert all(read.location == GeoPoint(lat=51.0655, lon=4.0401) and read.image_ref for read in stored)

@@ -177,6 +177,7 @@ def recognize(
     cv2.setNumThreads(threads)  # OpenCV's own pool follows --threads too (one camera per core by default)
     if edge:
         assert camera_id is not None and post_url is not None
+        click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
         _edge(recognizer, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec, not no_images,
               drain_timeout)  # fmt: skip
         return
