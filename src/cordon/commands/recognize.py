@@ -74,14 +74,14 @@ class _Out:
               )  # fmt: skip
 @click.option("--runtime", type=click.Choice(["auto", "onnxruntime", "openvino"]), default="auto",
               envvar="CORDON_RECOGNIZE_RUNTIME", show_default=True,
-              help="Where the models run. auto (with --precision auto): each model on the engine measured fastest "
-              "without changing its readings; on a CPU with native bfloat16 (Intel AMX, AVX-512 BF16) the general "
-              "reader and the text-line finder run under openvino, the rest under onnxruntime (docs/models.md). "
-              "A named runtime runs every model. Env: CORDON_RECOGNIZE_RUNTIME.")  # fmt: skip
+              help="Where the models run. auto (with --precision auto): each model on the engine measured best for "
+              "it; on a CPU with native bfloat16 (Intel AMX, AVX-512 BF16) the general reader (in bfloat16) and the "
+              "text-line finder run under openvino, the rest under onnxruntime (docs/models.md). A named runtime "
+              "runs every model. Env: CORDON_RECOGNIZE_RUNTIME.")  # fmt: skip
 @click.option("--precision", type=click.Choice(["auto", "int8", "bfloat16", "float32"]), default="auto",
               envvar="CORDON_RECOGNIZE_PRECISION", show_default=True,
               help="Arithmetic of every model: int8 (the detector quantised once, the rest in float32), bfloat16 "
-              "(openvino on a CPU with native bfloat16; output layers stay float32), float32 (exact), or auto "
+              "(openvino on a CPU with native bfloat16), float32 (exact), or auto "
               "(see --runtime). Env: CORDON_RECOGNIZE_PRECISION.")  # fmt: skip
 @click.option("--camera", "camera_id", default=None, help="Edge mode: this machine's camera id in the zone.")
 @click.option("--post", "post_url", default=None, help="Edge mode: Cordon server URL to post reads to.")

@@ -96,7 +96,7 @@ def native_bfloat16() -> bool:
 
 @dataclass(frozen=True)
 class Engine:
-    """The runtime, the arithmetic and the CPU threads every model of a pipeline runs with.
+    """The runtime, the arithmetic and the CPU threads a model runs with.
 
     `threads` is the model's intra-op thread count (1: one camera per core). The default is the portable
     choice (onnxruntime, int8 detector); `choose_engines` picks each model's for this machine."""
