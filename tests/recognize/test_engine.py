@@ -174,3 +174,21 @@ def test_a_broken_model_is_a_clear_error(runtime: str, tmp_path: Path) -> None:
     broken.write_bytes(MODEL_PATH.read_bytes()[:5000])
     with pytest.raises(ValueError, match=f"{runtime} cannot load .*broken.onnx"):
         Engine(runtime, "float32").session(broken)  # type: ignore[arg-type]
+
+
+def test_the_general_reader_feeds_a_handful_of_input_shapes() -> None:
+    """Width by aspect ratio, padded to at least 320 and to a multiple of 32: a long-running camera compiles a
+    few shapes, not one per crop, and the crop's pixels stay at the left, unscaled by the padding."""
+    from cordon.recognize.rapid import MIN_WIDTH, WIDTH_STEP
+
+    reader = RapidOcrReader(reader_model())
+    widths = set()
+    for crop_w in range(20, 1200, 7):
+        crop = np.full((40, crop_w, 3), 255, np.uint8)
+        tensor = reader._tensor(crop)
+        assert tensor.shape[:3] == (1, 3, 48)
+        widths.add(tensor.shape[3])
+        drawn = min(48 * 16, -(-48 * crop_w // 40))
+        assert np.all(tensor[0, :, :, : max(8, drawn)] == 1.0) and np.all(tensor[0, :, :, max(8, drawn) :] == 0.0)
+    assert min(widths) == MIN_WIDTH and all(w % WIDTH_STEP == 0 for w in widths)
+    assert len(widths) == (48 * 16 - MIN_WIDTH) // WIDTH_STEP + 1  # 320, 352, ..., 768

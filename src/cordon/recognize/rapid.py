@@ -23,6 +23,7 @@ PLATE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + PAD
 SLOTS = 12
 HEIGHT = 48
 MIN_WIDTH = 320
+WIDTH_STEP = 32
 MIN_PLATE_MASS = 0.2
 """An emitted symbol whose probability mass on plate characters is below this is not a plate character."""
 
@@ -57,11 +58,14 @@ class RapidOcrReader:
 
     def _tensor(self, crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Height 48, width by aspect ratio, then padded (with 0, mid grey) to at least `MIN_WIDTH`, as the
-        model was trained: without the padding it drops and doubles characters."""
+        model was trained: without the padding it drops and doubles characters. Wider crops are padded to a
+        multiple of `WIDTH_STEP`, so a long-running camera feeds the model a handful of input shapes, not one
+        per crop (a runtime prepares and keeps its kernels per shape)."""
         height, width = crop.shape[:2]
         new_w = max(8, min(HEIGHT * 16, int(np.ceil(HEIGHT * width / max(height, 1)))))
         resized = cv2.resize(crop[:, :, ::-1], (new_w, HEIGHT), interpolation=cv2.INTER_LINEAR)  # model wants BGR
-        tensor = np.zeros((1, 3, HEIGHT, max(MIN_WIDTH, new_w)), dtype=np.float32)
+        padded_w = max(MIN_WIDTH, -(-new_w // WIDTH_STEP) * WIDTH_STEP)
+        tensor = np.zeros((1, 3, HEIGHT, padded_w), dtype=np.float32)
         tensor[0, :, :, :new_w] = resized.transpose(2, 0, 1).astype(np.float32) * (2 / 255) - 1.0
         return tensor
 
