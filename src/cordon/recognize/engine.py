@@ -18,9 +18,9 @@ the models run", has the measurements). On a CPU with native bfloat16:
 | model | engine | why |
 |---|---|---|
 | plate detector | onnxruntime, int8 | in bfloat16 its boxes move enough to lose 3 of 108 scenes |
-| general reader (RapidOCR) | OpenVINO, bfloat16 | 2.7x faster; same still readings, 1 of 108 live scenes lost |
+| general reader (RapidOCR) | OpenVINO, bfloat16 | 3.4x faster; same still readings, 1 of 108 live scenes lost |
 | plate reader | onnxruntime, float32 | bfloat16 loses a Belgian crop; OpenVINO float32 is no faster |
-| text-line finder | OpenVINO, float32 | 3x faster than onnxruntime, the same output; bfloat16 loses 3 scenes |
+| text-line finder | OpenVINO, float32 | 3.6x faster than onnxruntime, the same output; bfloat16 loses 3 scenes |
 
 Elsewhere, and for any named `--runtime` or `--precision`, every model gets the same engine (`choose_engine`).
 """
