@@ -159,7 +159,7 @@ def _speed_process(args: tuple[str, str, Engines, bool, int, list[str]], start: 
 
 
 def speed(
-    stack: str, reader: str, engine: Engines, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
+    stack: str, reader: str, engines: Engines, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
 ) -> tuple[float, float, float, float]:
     """(median wall ms per image on one core, median CPU ms, mean CPU ms, images/s on two processes).
 
@@ -177,7 +177,7 @@ def speed(
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
     workers = [
-        context.Process(target=_speed_process, args=((stack, reader, engine, live, size, half), start, results))
+        context.Process(target=_speed_process, args=((stack, reader, engines, live, size, half), start, results))
         for half in halves
     ]
     for worker in workers:
@@ -253,8 +253,8 @@ def main() -> None:
     speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
     results = {}
     for stack in ("cordon", *(() if args.no_peer else ("peer",))):
-        engine = engines_for(stack, args.runtime, args.precision, args.peer_runtime)
-        recognizer = build(stack, args.reader, engine, args.live, args.detector_size)
+        engines = engines_for(stack, args.runtime, args.precision, args.peer_runtime)
+        recognizer = build(stack, args.reader, engines, args.live, args.detector_size)
         if args.no_second_look:
             for member in recognizer.members:
                 member.line_finder = None
@@ -262,12 +262,12 @@ def main() -> None:
             scenes = scoring.scenes(recognizer, eu, monochrome if args.grey else None)
             crops = scoring.crops(recognizer, be, monochrome if args.grey else None)
             median_ms, cpu_ms, mean_cpu_ms, rate = speed(
-                stack, args.reader, engine, args.live, args.detector_size, recognizer, speed_paths
+                stack, args.reader, engines, args.live, args.detector_size, recognizer, speed_paths
             )
         results[stack] = (scenes, crops, cpu_ms, rate)
         readers = " + ".join(member.reader.name for member in recognizer.members)
         name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
-        name += f"; {engine.describe()}"
+        name += f"; {engines.describe()}"
         print(f"\n## {name}")
         print(f"plates-eu-dev, end to end, exact top-1: {scenes.accuracy:6.1%}  ({len(eu)} images; a plate read "
               f"in {scenes.found:.0%}; calibration error {scenes.calibration_error():.3f})")  # fmt: skip

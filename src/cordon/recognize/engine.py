@@ -264,6 +264,7 @@ class OpenVinoSession(_Loaded):
         constants = {t.name for t in proto.graph.initializer}
         self._inputs = tuple(i.name for i in proto.graph.input if i.name not in constants)
         self._outputs = tuple(o.name for o in proto.graph.output)  # OpenVINO may rename them: kept by position
+        self._position = {name: k for k, name in enumerate(self._outputs)}
         config = {
             "INFERENCE_NUM_THREADS": threads,
             "NUM_STREAMS": 1,
@@ -286,5 +287,5 @@ class OpenVinoSession(_Loaded):
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()
         results = request.infer([feeds[name] for name in self._inputs])  # copies the outputs: no shared buffers
-        position = {name: k for k, name in enumerate(self._outputs)}
-        return [np.asarray(results[position[name]]) for name in (self._outputs if outputs is None else outputs)]
+        wanted = self._outputs if outputs is None else outputs
+        return [np.asarray(results[self._position[name]]) for name in wanted]
