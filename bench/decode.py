@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import print_machine
+from cordon.plate_grammar import ALPHABET, shapes
 from cordon.recognize.decode import GrammarDecoder
-from cordon.recognize.grammar import ALPHABET, shapes
 from cordon.recognize.stages import SlotProbs
 
 

@@ -19,7 +19,6 @@ from cordon.plates import (
     PlateFormat,
     display_plate,
     edit_distance,
-    guess_country,
     is_valid_plate_text,
     lookalike_key,
     lookalikes,
@@ -424,7 +423,6 @@ def test_format_examples(text: str, name: str, display: str) -> None:
     found = matching_formats(text)
     assert found, text
     assert found[0].name == name
-    assert guess_country(text) == found[0].country
     assert display_plate(text) == display
     assert normalize_plate(display) == normalize_plate(text)
 
@@ -498,39 +496,6 @@ def test_matching_formats_normalises_first() -> None:
     assert matching_formats("1-abc-234") == matching_formats("1ABC234")
     with pytest.raises(InvalidPlate):
         matching_formats("1-AB€-234")
-
-
-@pytest.mark.parametrize(
-    ("text", "country"),
-    [
-        ("1-ABC-234", "BE"),
-        ("2-XYZ-999", "BE"),
-        ("ABC-123", "BE"),
-        ("123-ABC", "BE"),
-        ("Q-ABC-123", "BE"),
-        ("CD-AB-123", "BE"),
-        ("JOHN", "BE"),
-        ("12-ABC-3", "NL"),
-        ("XT-347-S", "NL"),
-        ("7-JS-502", "NL"),
-        ("K-812-FJ", "NL"),
-        ("AB-123-CD", "FR"),
-        ("1234 AB 56", "FR"),
-        ("B AB 1234", "DE"),
-        ("TÖL BA 218", "DE"),
-        ("XY 3456", "LU"),
-        ("12345", "LU"),
-        ("1234 BCD", "ES"),
-        ("PO 123AC", "PL"),
-        ("5T8 1234", "CZ"),
-        ("CA 1234 AB", "BG"),
-        ("VD 12345", "CH"),
-        ("123456", None),
-        ("1234567890", None),
-    ],
-)
-def test_guess_country(text: str, country: str | None) -> None:
-    assert guess_country(text) == country
 
 
 @pytest.mark.parametrize(

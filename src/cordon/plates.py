@@ -30,7 +30,6 @@ __all__ = [
     "PlateFormat",
     "display_plate",
     "edit_distance",
-    "guess_country",
     "is_valid_plate_text",
     "lookalike_key",
     "lookalikes",
@@ -366,16 +365,6 @@ def matching_formats(plate: str) -> tuple[PlateFormat, ...]:
     ['NL sidecode 7', 'BE personalised']
     """
     return _formats_of(normalize_plate(plate))
-
-
-def guess_country(plate: str) -> str | None:
-    """The ISO 3166 alpha-2 country of the first matching format, Belgium preferred; None if none match.
-
-    >>> guess_country("1ABC234"), guess_country("AB-123-CD"), guess_country("123456")
-    ('BE', 'FR', None)
-    """
-    found = matching_formats(plate)
-    return found[0].country if found else None
 
 
 def _render(fmt: PlateFormat, plate: str) -> str | None:

@@ -73,7 +73,7 @@ def test_edge_mode_needs_camera_and_url(env: dict[str, str]) -> None:
     ("mix", "message"),
     [
         ("XX=0.2", "'XX' is neither a country with formats"),
-        ("NL=2", "a share is above 0 and at most 1"),
+        ("NL=2", "a share is a number above 0 and at most 1"),
         ("NL=lots", "'lots' is not a number"),
         ("NL", "write COUNTRY=SHARE"),
         ("NL=0.1,nl=0.2", "NL is given twice"),

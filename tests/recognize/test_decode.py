@@ -6,17 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cordon.plate_grammar import ALPHABET, shapes
 from cordon.plates import FORMATS
-from cordon.recognize.decode import (
-    DEFAULT_COUNTRY_SHARES,
-    DEFAULT_SHARES,
-    GrammarDecoder,
-    character_rows,
-    format_strings,
-    parse_traffic_mix,
-)
-from cordon.recognize.grammar import ALPHABET, shapes
+from cordon.recognize.decode import GrammarDecoder, character_rows
 from cordon.recognize.stages import PAD, SlotProbs
+from cordon.traffic_mix import DEFAULT_COUNTRY_SHARES, DEFAULT_SHARES
 
 READER_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" + PAD  # another order than the decoder's, on purpose
 
@@ -58,8 +52,8 @@ def test_a_country_shares_its_share_among_its_formats() -> None:
     sidecodes = [f for f in FORMATS if f.country == "NL"]
     assert len(sidecodes) == 14
     expected = np.log(DEFAULT_COUNTRY_SHARES["NL"] / 14 / DEFAULT_SHARES["BE current"])
-    assert all(abs(decoder.prior(f.name, "NL") - expected) < 1e-9 for f in sidecodes)
-    assert decoder.prior("BE current", "BE") == 0.0
+    assert all(abs(decoder.mix.prior(f.name, "NL") - expected) < 1e-9 for f in sidecodes)
+    assert decoder.mix.prior("BE current", "BE") == 0.0
     assert decoder.decode(seen("FP055HQ"), top=1)[0].plate == "FP055HQ"
 
 
@@ -174,29 +168,11 @@ def test_a_string_of_an_exact_shape_always_matches_its_format() -> None:
             assert shape.fmt.pattern.match(text), (shape.fmt.name, text)
 
 
-def test_a_traffic_mix_sets_countries_and_formats() -> None:
-    mix = parse_traffic_mix(" nl=0.2, BE current=0.5 ,DE=0.05")
-    assert mix == {"NL": 0.2, "BE current": 0.5, "DE": 0.05}
-    decoder = GrammarDecoder().with_mix(mix)
-    assert decoder.share("NL sidecode 1", "NL") == pytest.approx(0.2 / 14)
-    assert decoder.share("BE current", "BE") == 0.5
-    assert decoder.share("FR SIV", "FR") == GrammarDecoder().share("FR SIV", "FR")  # unnamed: the default
-    assert GrammarDecoder().share("NL sidecode 1", "NL") == pytest.approx(0.05 / 14)  # the default is untouched
-
-
-@pytest.mark.parametrize("bad", ["", "NL", "=0.2", "XX=0.1", "NL=0", "NL=1.5", "NL=x", "NL=0.1,NL=0.2"])
-def test_a_bad_traffic_mix_is_refused(bad: str) -> None:
-    with pytest.raises(ValueError, match="traffic mix"):
-        parse_traffic_mix(bad)
-
-
-def test_the_country_of_a_shared_layout_is_the_likeliest_under_the_mix() -> None:
+def test_the_decoder_names_the_format_its_traffic_mix_makes_likeliest() -> None:
     default, dutch = GrammarDecoder(), GrammarDecoder().with_mix({"NL": 0.2})
-    assert [f.name for f in FORMATS if f.pattern.match("AB1234")][:2] == ["LU", "NL sidecode 1"]
-    assert default.likeliest_format("AB1234").name == "LU"  # type: ignore[union-attr]
-    assert dutch.likeliest_format("AB1234").name == "NL sidecode 1"  # type: ignore[union-attr]
-    assert dutch.decode(seen("AB1234"), top=1)[0].country == "NL"
-    # Per string, not per format: the Belgian 1973-2008 series has far fewer strings than German plates.
-    assert default.likeliest_format("ABC123").name == "BE 1973-2008"  # type: ignore[union-attr]
-    assert format_strings("BE 1973-2008", 6) == 26**3 * 10**3
-    assert default.likeliest_format("123456") is None
+    assert dutch.mix.share("NL sidecode 1", "NL") == pytest.approx(0.2 / 14)
+    assert default.mix.share("NL sidecode 1", "NL") == pytest.approx(0.05 / 14)  # the default is untouched
+    assert (default.decode(seen("AB1234"), top=1)[0].country, dutch.decode(seen("AB1234"), top=1)[0].country) == (
+        "LU",
+        "NL",
+    )

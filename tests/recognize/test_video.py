@@ -15,6 +15,7 @@ from cordon.plates import edit_distance
 from cordon.recognize.pipeline import Recognizer
 from cordon.recognize.stages import Box, Candidate, Recognition
 from cordon.recognize.video import FrameSkipper, PlateTracker, Sighting, open_frames, passages, vote
+from cordon.traffic_mix import TrafficMix
 from tests.recognize.conftest import EU_DEV, samples, write_passing_video
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -71,16 +72,27 @@ def test_vote_per_character_outvotes_single_frame_errors() -> None:
     assert passage.sightings == 5 and passage.track == 7
 
 
-def test_a_passage_keeps_the_decoders_country() -> None:
-    """`AB1234` fits Luxembourg first, but the decoder said Dutch (a zone's traffic mix): the vote keeps that."""
+def test_a_passage_gets_the_format_the_zones_traffic_mix_makes_likeliest() -> None:
+    """`AB1234` is Luxembourg's in a Belgian zone's mix and Dutch where the Netherlands has a fifth of the
+    traffic: the vote names it as the decoder would, whatever format single frames carried, and also for a
+    text no single frame read (`1ABC234` voted from `1ABC284`, `IABC234` and `7ABC234`)."""
     dutch = Recognition((Candidate("AB1234", 0.9, "NL", "NL sidecode 1"),), Box(10, 10, 100, 25))
     track = [_sighting(0, "AB1234", 0.8), Sighting(1, T0, dutch, np.zeros((25, 100, 3), np.uint8))]
-    assert (vote(1, track).recognition.best.country, vote(1, track).recognition.best.format_name) == (
-        "NL",
-        "NL sidecode 1",
-    )
-    unnamed = vote(2, [_sighting(0, "1ABC234", 0.9), _sighting(1, "1ABC234", 0.8)])  # no format from the decoder
-    assert unnamed.recognition.best.country == "BE"
+    named = {
+        "default": vote(1, track).recognition.best,
+        "dutch": vote(1, track, TrafficMix().with_entries({"NL": 0.2})).recognition.best,
+    }
+    assert {k: (c.country, c.format_name) for k, c in named.items()} == {
+        "default": ("LU", "LU"),
+        "dutch": ("NL", "NL sidecode 1"),
+    }
+    passage = vote(2, [_sighting(0, "1ABC284", 0.6), _sighting(1, "IABC234", 0.5), _sighting(2, "7ABC234", 0.3)])
+    voted = passage.recognition.best
+    assert (voted.plate, voted.country, voted.format_name) == ("1ABC234", "BE", "BE current")
+    tracker = PlateTracker(mix=TrafficMix().with_entries({"NL": 0.2}))
+    ended = [*tracker.update(0, T0, [(dutch, track[1].crop)]), *tracker.update(1, T0, [(dutch, track[1].crop)])]
+    ended += tracker.flush()
+    assert [p.recognition.best.country for p in ended] == ["NL"]
 
 
 def test_tracker_separates_vehicles_and_drops_flickers() -> None:

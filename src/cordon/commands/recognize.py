@@ -18,6 +18,7 @@ from cordon.errors import CordonError
 if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
     from cordon.recognize.pipeline import Recognizer
     from cordon.recognize.stages import Recognition
+    from cordon.traffic_mix import TrafficMix
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".ts", ".mjpeg", ".mjpg"})
 
@@ -140,12 +141,13 @@ def recognize(
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
         fail("--crop reads plate images, not video")
-    from cordon.recognize.decode import GrammarDecoder, parse_traffic_mix
+    from cordon.recognize.decode import GrammarDecoder
     from cordon.recognize.engine import choose_engines
     from cordon.recognize.pipeline import WIDEN, build_recognizer
+    from cordon.traffic_mix import TrafficMix, parse_traffic_mix
 
     try:
-        decoder = GrammarDecoder().with_mix(parse_traffic_mix(traffic_mix)) if traffic_mix is not None else None
+        mix = TrafficMix().with_entries(parse_traffic_mix(traffic_mix)) if traffic_mix is not None else TrafficMix()
     except ValueError as exc:
         fail(f"--traffic-mix: {exc}")
 
@@ -168,7 +170,7 @@ def recognize(
             top=top,
             retry_size=retry_size,
             widen=0.0 if live else WIDEN,
-            decoder=decoder,
+            decoder=GrammarDecoder(mix=mix),
         )
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None
@@ -178,12 +180,12 @@ def recognize(
     if edge:
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
-        _edge(recognizer, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec, not no_images,
-              drain_timeout)  # fmt: skip
+        _edge(recognizer, mix, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
+              not no_images, drain_timeout)  # fmt: skip
         return
     _images(recognizer, images, crop, out)
     for video in videos:
-        _video(recognizer, video, out)
+        _video(recognizer, mix, video, out)
     if out.errors:
         fail(f"{out.errors} file(s) could not be read (see above)")
 
@@ -216,12 +218,12 @@ def _images(recognizer: Recognizer, sources: list[str], crop: bool, out: _Out) -
                 out.result(recognition_json(recognition, str(path)))
 
 
-def _video(recognizer: Recognizer, source: str, out: _Out) -> None:
+def _video(recognizer: Recognizer, mix: TrafficMix, source: str, out: _Out) -> None:
     from cordon.recognize.output import recognition_json
     from cordon.recognize.video import PlateTracker, open_frames, passages
 
     try:
-        for passage in passages(recognizer, open_frames(source), PlateTracker()):
+        for passage in passages(recognizer, open_frames(source), PlateTracker(mix=mix)):
             line = recognition_json(passage.recognition, source)
             line.update(frame=passage.best_frame, frames=passage.sightings,
                         firstSeen=passage.first_seen.isoformat(), lastSeen=passage.last_seen.isoformat())  # fmt: skip
@@ -245,6 +247,7 @@ def _read_key(key_file: Path | None) -> str:
 
 def _edge(
     recognizer: Recognizer,
+    mix: TrafficMix,
     source: str,
     camera_id: str,
     post_url: str,
@@ -272,7 +275,7 @@ def _edge(
     live = is_stream(source)
     skipper = FrameSkipper(fps=25.0) if live else None
     try:
-        for passage in passages(recognizer, open_frames(source, skipper=skipper), PlateTracker(), skipper):
+        for passage in passages(recognizer, open_frames(source, skipper=skipper), PlateTracker(mix=mix), skipper):
             event_id = event_id_for(camera_id, passage.first_seen, passage.track)
             image = jpeg_base64(passage.crop) if send_images else None
             location = gps.position() if gps is not None else None

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cordon.config.rules import RuleConfig
 from cordon.records import Movement
+from cordon.traffic_mix import TrafficMix, check_traffic_mix
 
 Identifier = Annotated[
     str,
@@ -194,6 +195,17 @@ class ZoneConfig(StrictModel):
     truck_lock_zones: tuple[TruckLockZone, ...] = Field(default=(), description="Truck-lock zones.")
     bollard_streets: tuple[BollardStreet, ...] = Field(default=(), description="Bollard streets.")
     rules: tuple[RuleConfig, ...] = Field(default=(), description="Rules run on every read.")
+    traffic_mix: dict[str, float] = Field(
+        default_factory=dict,
+        description="The zone's own shares of traffic by plate country (`NL: 0.2`) or format name "
+        "(`BE current: 0.5`, docs/plate-formats.md), each above 0 and at most 1; the others keep the default, a "
+        "Belgian zone's. They decide the country of a read that arrives without one.",
+    )
+
+    @field_validator("traffic_mix")
+    @classmethod
+    def _known_mix(cls, entries: dict[str, float]) -> dict[str, float]:
+        return check_traffic_mix(entries)
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Self:
@@ -209,6 +221,14 @@ class ZoneConfig(StrictModel):
     def camera(self, camera_id: str) -> Camera | None:
         """The camera with this id, or None."""
         return self._cameras_by_id().get(camera_id)
+
+    def plate_mix(self) -> TrafficMix:
+        """The zone's traffic mix: `traffic_mix` over the default."""
+        mix: TrafficMix | None = self.__dict__.get("_plate_mix")
+        if mix is None:
+            mix = TrafficMix().with_entries(self.traffic_mix)
+            object.__setattr__(self, "_plate_mix", mix)  # derived, safe to memoise on a frozen model
+        return mix
 
     def _cameras_by_id(self) -> dict[str, Camera]:
         cache: dict[str, Camera] | None = self.__dict__.get("_camera_index")

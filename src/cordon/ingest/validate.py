@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from cordon.config.zone import ZoneConfig
 from cordon.errors import ErrorDetail
 from cordon.ingest.formats import ReadIn
-from cordon.plates import InvalidPlate, guess_country, normalize_plate
+from cordon.plates import InvalidPlate, normalize_plate
 from cordon.records import PLATE_READ_SCHEMA_VERSION, PlateCandidate, PlateRead
 from cordon.settings import IngestSettings
 from cordon.store.images import ImageRejected, StoredImage, check_image
@@ -104,7 +104,7 @@ def prepare_read(
         date_received=received,
         plate_as_read=raw.license_plate,
         plate=plate,
-        country=raw.country or guess_country(plate),
+        country=raw.country or zone.plate_mix().country_of(plate),
         confidence=raw.confidence,
         candidates=candidates,
         bbox=raw.bbox,

@@ -11,17 +11,17 @@ divided by `temperature` (calibration, see docs/recognition.md).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
-from cordon.plates import FORMATS, LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, PlateFormat, matching_formats
-from cordon.recognize.grammar import ALPHABET, shape_tables, shapes
+from cordon.plate_grammar import ALPHABET
+from cordon.plates import LOOKALIKE_CLASSES, MAX_PLATE_LENGTH, matching_formats
+from cordon.recognize.grammar import shape_tables
 from cordon.recognize.stages import PAD, Candidate, SlotProbs
+from cordon.traffic_mix import TrafficMix
 
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 PRIMARY_LOOKALIKES = ("O0", "I1", "B8", "S5", "Z2", "G6")
@@ -44,85 +44,30 @@ _LOOKALIKE_WEIGHTS = _lookalike_weights()
 _MARGIN = 12.0
 """Shapes scoring this far (in nats) below the best candidate so far cannot reach the top-N."""
 
-DEFAULT_SHARES: dict[str, float] = {
-    "BE current": 0.60,
-    "BE 1973-2008": 0.02,
-    "BE 2008-2010": 0.03,
-    "BE current (index 3-9)": 0.005,
-    "BE personalised 2010-2014": 0.002,
-    "BE temporary": 0.003,
-    "BE personalised": 0.0005,
-    "LU numeric": 0.002,
-    "LU old": 0.002,
-}
-"""Assumed share of traffic by format in a Belgian zone near a border (a prior, set per zone when known);
-formats not listed share their country's share in `DEFAULT_COUNTRY_SHARES` equally (the fourteen Dutch side
-codes split the Dutch share; each does not get all of it). The log of a share relative to `BE current` is the
-format's prior."""
-DEFAULT_COUNTRY_SHARES: dict[str, float] = {
-    "BE": 0.01,
-    "NL": 0.05,
-    "FR": 0.04,
-    "DE": 0.03,
-    "LU": 0.01,
-    "PL": 0.01,
-    "ES": 0.004,
-    "CZ": 0.002,
-    "BG": 0.002,
-    "CH": 0.002,
-}
-NO_FORMAT_SHARE = 0.0002
-"""The catch-alls (`BE personalised` above, and no format at all) stand for far more strings than any real
-format, so each string of theirs is far less likely: their shares sit well below their share of traffic."""
-
 
 @dataclass(frozen=True)
 class GrammarDecoder:
     """Decodes `SlotProbs` into candidates; all knobs are explicit and have defaults."""
 
-    shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SHARES))
-    country_shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COUNTRY_SHARES))
-    no_format_share: float = NO_FORMAT_SHARE
+    mix: TrafficMix = field(default_factory=TrafficMix)
+    """The zone's traffic mix: each format's prior, and the format a candidate is given."""
     lookalike_floor: float = 0.1
     other_floor: float = 1e-4
     drop_penalty: float = -3.0
     max_drop: int = 2
     temperature: float = 1.0
     _priors_by_length: dict[int, npt.NDArray[np.float64]] = field(init=False, repr=False, compare=False)
-    _unlisted: Counter[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unlisted = Counter(fmt.country for fmt in FORMATS if fmt.name not in self.shares)
-        object.__setattr__(self, "_unlisted", unlisted)
         priors = {
-            length: np.array([self.prior(shape.fmt.name, shape.fmt.country) for shape in table.shapes])
+            length: np.array([self.mix.prior(shape.fmt.name, shape.fmt.country) for shape in table.shapes])
             for length, table in shape_tables().items()
         }
         object.__setattr__(self, "_priors_by_length", priors)  # frozen: computed once, here
 
-    def with_mix(self, mix: Mapping[str, float]) -> GrammarDecoder:
-        """This decoder with a zone's own traffic mix: each key a country code (its formats without a share of
-        their own split it) or a format name of `cordon.plates.FORMATS`, each value a share of traffic."""
-        formats = {fmt.name for fmt in FORMATS}
-        shares, countries = dict(self.shares), dict(self.country_shares)
-        for key, share in mix.items():
-            (shares if key in formats else countries)[key] = share
-        return replace(self, shares=shares, country_shares=countries)
-
-    def share(self, format_name: str, country: str) -> float:
-        """The assumed share of traffic of a format: its own, else an equal part of its country's."""
-        share = self.shares.get(format_name)
-        if share is None:
-            share = self.country_shares.get(country, 0.01) / max(1, self._unlisted.get(country, 1))
-        return share
-
-    def prior(self, format_name: str, country: str) -> float:
-        """Log prior of a format, relative to `BE current`."""
-        return float(np.log(self.share(format_name, country) / self.shares.get("BE current", 0.6)))
-
-    @property
-    def no_format_prior(self) -> float:
-        return float(np.log(self.no_format_share / self.shares.get("BE current", 0.6)))
+    def with_mix(self, entries: Mapping[str, float]) -> GrammarDecoder:
+        """This decoder with a zone's own traffic-mix entries (`TrafficMix.with_entries`)."""
+        return replace(self, mix=self.mix.with_entries(entries))
 
     def decode(self, slots: SlotProbs, top: int = 5) -> tuple[Candidate, ...]:
         probs = character_rows(slots)
@@ -187,22 +132,12 @@ class GrammarDecoder:
                 if not check or pattern.match(alt):
                     _keep(scored, alt, float(totals[s] - changed[k]))
 
-    def likeliest_format(self, text: str) -> PlateFormat | None:
-        """Of the formats a plate fits, the one under which this very string is the most likely: the format's
-        share of traffic over the number of strings it has of that length. `AB1234` is Luxembourg's in the
-        default mix and Dutch (side code 1) in a zone that gives the Netherlands a fifth of its traffic;
-        `ABC123` is the Belgian 1973-2008 series rather than one of the far more numerous German strings."""
-        formats = matching_formats(text)
-        if len(formats) < 2:
-            return formats[0] if formats else None
-        return max(formats, key=lambda fmt: self.share(fmt.name, fmt.country) / format_strings(fmt.name, len(text)))
-
     def _shape_priors(self, length: int) -> npt.NDArray[np.float64]:
         return self._priors_by_length[length]
 
     def _best_prior(self, text: str) -> float:
         formats = matching_formats(text)
-        return max((self.prior(f.name, f.country) for f in formats), default=self.no_format_prior)
+        return max((self.mix.prior(f.name, f.country) for f in formats), default=self.mix.no_format_prior)
 
     def _rank(self, scored: dict[str, float], top: int) -> tuple[Candidate, ...]:
         if not scored:
@@ -213,7 +148,7 @@ class GrammarDecoder:
         weights /= weights.sum()
         out = []
         for text, weight in zip(texts[:top], weights[:top], strict=False):
-            fmt = self.likeliest_format(text)
+            fmt = self.mix.likeliest_format(text)
             out.append(
                 Candidate(
                     plate=text,
@@ -224,54 +159,6 @@ class GrammarDecoder:
                 )
             )
         return tuple(out)
-
-
-@cache
-def format_strings(format_name: str, length: int) -> float:
-    """How many strings of `length` characters a format has (its shapes' products; look-aheads ignored)."""
-    return (
-        float(
-            sum(
-                np.prod([len(allowed) for allowed in shape.allowed], dtype=np.float64)
-                for shape in shapes()
-                if shape.fmt.name == format_name and len(shape.allowed) == length
-            )
-        )
-        or 1.0
-    )
-
-
-def parse_traffic_mix(text: str) -> dict[str, float]:
-    """`NL=0.2, DE=0.05, BE current=0.5` as a mix for `GrammarDecoder.with_mix`: keys are country codes that
-    have formats or format names, values shares of traffic between 0 and 1. Raises ValueError, naming the
-    first bad entry, for anything else."""
-    countries = {fmt.country for fmt in FORMATS}
-    formats = {fmt.name for fmt in FORMATS}
-    mix: dict[str, float] = {}
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        key, sep, value = (part.strip() for part in entry.partition("="))
-        if not sep or not key:
-            raise ValueError(f"traffic mix entry {entry!r}: write COUNTRY=SHARE or FORMAT NAME=SHARE")
-        if key.upper() in countries and key not in formats:
-            key = key.upper()
-        elif key not in formats:
-            known = ", ".join(sorted(countries))
-            raise ValueError(f"traffic mix entry {entry!r}: {key!r} is neither a country with formats ({known}) "
-                             "nor a format name (docs/plate-formats.md)")  # fmt: skip
-        try:
-            share = float(value)
-        except ValueError:
-            raise ValueError(f"traffic mix entry {entry!r}: {value!r} is not a number") from None
-        if not 0 < share <= 1:
-            raise ValueError(f"traffic mix entry {entry!r}: a share is above 0 and at most 1")
-        if key in mix:
-            raise ValueError(f"traffic mix entry {entry!r}: {key} is given twice")
-        mix[key] = share
-    if not mix:
-        raise ValueError("the traffic mix is empty: write e.g. NL=0.2,DE=0.05")
-    return mix
 
 
 _CODES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)

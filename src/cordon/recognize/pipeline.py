@@ -19,10 +19,10 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from cordon.plate_grammar import ALPHABET
 from cordon.recognize import rectify
 from cordon.recognize.decode import GrammarDecoder, character_rows
 from cordon.recognize.engine import PORTABLE, Engine, Engines, choose_engines
-from cordon.recognize.grammar import ALPHABET
 from cordon.recognize.stages import PAD, Candidate, Decoder, Detection, Detector, Reader, Recognition, SlotProbs
 
 Image = npt.NDArray[np.uint8]

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from cordon.plates import matching_formats
 from cordon.recognize.pipeline import Recognizer
 from cordon.recognize.stages import Box, Candidate, Recognition
+from cordon.traffic_mix import TrafficMix
 
 Image = npt.NDArray[np.uint8]
 
@@ -130,9 +130,13 @@ def _matches(a: Box, b: Box, min_iou: float) -> bool:
 
 class PlateTracker:
     """Associates each frame's recognitions with open tracks; a track unseen for `max_gap` frames closes
-    and is voted into a `Passage`. Tracks shorter than `min_sightings` are dropped as noise."""
+    and is voted into a `Passage`. Tracks shorter than `min_sightings` are dropped as noise. `mix`: the zone's
+    traffic mix, which names the voted plate's format (as the decoder's does)."""
 
-    def __init__(self, max_gap: int = 12, min_iou: float = 0.2, min_sightings: int = 2) -> None:
+    def __init__(
+        self, max_gap: int = 12, min_iou: float = 0.2, min_sightings: int = 2, mix: TrafficMix | None = None
+    ) -> None:
+        self.mix = mix or TrafficMix()
         self.max_gap = max_gap
         self.min_iou = min_iou
         self.min_sightings = min_sightings
@@ -167,14 +171,15 @@ class PlateTracker:
         out = []
         for track in tracks:
             if len(track.sightings) >= self.min_sightings:
-                out.append(vote(track.ident, track.sightings))
+                out.append(vote(track.ident, track.sightings, self.mix))
         return out
 
 
-def vote(track: int, sightings: list[Sighting]) -> Passage:
+def vote(track: int, sightings: list[Sighting], mix: TrafficMix | None = None) -> Passage:
     """Vote per character over a track's readings (weighted by their confidence): the most supported length
     first, then at each position the most supported character. The best frame is the most confident one
-    that agrees with the vote."""
+    that agrees with the vote. The voted plate's format and country are the likeliest under `mix` (default:
+    a Belgian zone's), the decoder's rule, even for a text no single frame read."""
     weights: dict[int, float] = defaultdict(float)
     for s in sightings:
         weights[len(s.recognition.best.plate)] += s.recognition.best.confidence
@@ -191,15 +196,8 @@ def vote(track: int, sightings: list[Sighting]) -> Passage:
     agreeing = [s for s in voters if s.recognition.best.plate == plate] or voters
     best = max(agreeing, key=lambda s: s.recognition.best.confidence)
     confidence = float(min(shares) * max(s.recognition.best.confidence for s in agreeing))
-    read = best.recognition.best
-    country: str | None
-    format_name: str | None
-    if read.plate == plate and read.format_name is not None:  # the decoder's choice (its traffic mix)
-        country, format_name = read.country, read.format_name
-    else:  # a plate no single frame read, or a decoder that names no format: the first format it fits
-        formats = matching_formats(plate)
-        country, format_name = (formats[0].country, formats[0].name) if formats else (None, None)
-    voted = Candidate(plate, round(confidence, 4), country, format_name)
+    fmt = (mix or TrafficMix()).likeliest_format(plate)
+    voted = Candidate(plate, round(confidence, 4), fmt.country if fmt else None, fmt.name if fmt else None)
     others: dict[str, float] = defaultdict(float)
     for s in sightings:
         for c in s.recognition.candidates:
