@@ -21,7 +21,7 @@ from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread, free_port
 from cordon.settings import Settings
 from tests.conftest import SMALL_ZONE
-from tests.recognize.conftest import EU_DEV, samples, write_passing_video
+from tests.recognize.conftest import EU_DEV, MjpegCamera, passing_frames, samples, write_passing_video
 
 CAMERA = "cam-school"
 
@@ -139,6 +139,33 @@ def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server,
     stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
     assert [read.event_id for read in stored] == [line["eventId"] for line in lines]
     assert all(read.location == GeoPoint(lat=51.0655, lon=4.0401) and read.image_ref for read in stored)
+
+
+def test_edge_camera_rides_out_a_stream_outage(tmp_path: Path, server: Server, model_cache: Path) -> None:
+    """The camera's live MJPEG stream shows two cars, drops, comes back showing them again, then the camera goes
+    down for good. The edge process reconnects, keeps reading after the outage, and gives up after
+    `--reconnect-for` with a clear error; every passage it printed reached the server."""
+    key = server.start()
+    assert server.runtime is not None
+    cars = samples(EU_DEV)[:2]
+    frames = list(passing_frames([s.path for s in cars], frames_per_car=20))
+    key_file = tmp_path / "cam.key"
+    key_file.write_text(key + "\n")
+    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    with MjpegCamera(frames, sends=[None, None]) as camera:
+        args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--lane", "1",
+                "--queue", str(tmp_path / "q.sqlite3"), "--reconnect-for", "1", camera.url]  # fmt: skip
+        result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1, result.output
+    assert "the stream stopped; reconnecting in 1 s (attempt 1)" in result.stderr
+    assert "back after" in result.stderr
+    assert "giving up" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    truth = {s.plate for s in cars}
+    assert len(lines) > len(cars)  # cars were read again after the outage
+    assert sum(line["plate"] in truth for line in lines) >= len(cars)
+    stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
+    assert sorted(read.event_id for read in stored) == sorted(line["eventId"] for line in lines)
 
 
 def test_gps_sources(tmp_path: Path) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from click.testing import CliRunner
 
@@ -14,9 +17,19 @@ from cordon.cli import cli
 from cordon.plates import edit_distance
 from cordon.recognize.pipeline import Recognizer
 from cordon.recognize.stages import Box, Candidate, Recognition
-from cordon.recognize.video import FrameSkipper, PlateTracker, Sighting, open_frames, passages, vote
+from cordon.recognize.video import (
+    Frame,
+    FrameSkipper,
+    PlateTracker,
+    Reconnect,
+    Sighting,
+    SourceLost,
+    open_frames,
+    passages,
+    vote,
+)
 from cordon.traffic_mix import TrafficMix
-from tests.recognize.conftest import EU_DEV, samples, write_passing_video
+from tests.recognize.conftest import EU_DEV, MjpegCamera, samples, write_passing_video
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -123,3 +136,92 @@ def test_frames_are_skipped_while_recognition_is_behind(two_cars: tuple[Path, li
     skipper.done(1.0)  # always a second behind: the file's 10 frames/s says 10 frames arrived meanwhile
     indices = [frame.index for frame in open_frames(str(path), start=T0, skipper=skipper)]
     assert indices[:3] == [3, 7, 11]
+
+
+def _grey_frames(count: int) -> list[npt.NDArray[np.uint8]]:
+    """Frames told apart by their grey level (20 × their number), whatever JPEG does to them."""
+    return [np.full((72, 128, 3), 20 * i, np.uint8) for i in range(count)]
+
+
+def _level(frame: Frame) -> int:
+    return round(float(frame.image.mean()) / 20)
+
+
+FAST = Reconnect(first_wait_s=0.05, max_wait_s=0.2, give_up_after_s=1.0, timeout_s=1.0)
+"""Reconnection at test speed: waits of 50 to 200 ms, a stream silent for 1 s is dropped, given up after 1 s."""
+
+
+def test_a_live_stream_that_drops_is_reopened_and_its_frames_go_on() -> None:
+    """A camera's MJPEG stream drops after 5 frames, comes back with all 12, then the camera goes down for good
+    (503): every frame of both connections arrives in order, the index jumps over the outage, each step is
+    reported, and the source is given up with `SourceLost` once down for longer than allowed."""
+    events: list[str] = []
+    received: list[Frame] = []
+    with MjpegCamera(_grey_frames(12), sends=[5, None]) as camera:
+        started = time.monotonic()
+        with pytest.raises(SourceLost, match=r"stayed down for .* giving up"):
+            for frame in open_frames(camera.url, reconnect=FAST, on_event=events.append):
+                received.append(frame)
+        took = time.monotonic() - started
+        assert camera.connections >= 3
+    assert [_level(f) for f in received] == [*range(5), *range(12)]
+    indexes = [f.index for f in received]
+    assert indexes[:5] == [0, 1, 2, 3, 4] and indexes[5] > 5  # the outage's frames are skipped over
+    assert indexes == sorted(set(indexes))
+    assert any("the stream stopped; reconnecting in 0.05 s (attempt 1)" in e for e in events)
+    assert any("back after" in e for e in events)
+    assert any("cannot reopen it" in e for e in events)
+    assert took < 5
+
+
+def test_a_stalled_stream_counts_as_dropped() -> None:
+    """The stream sends 3 frames then holds the connection open, silent, for 30 s (a hung camera, a dead
+    mobile link): after `timeout_s` without a frame it is reopened, not waited for."""
+    received: list[Frame] = []
+    with MjpegCamera(_grey_frames(6), sends=[3, None], stalls=[True, False], stall_s=30) as camera:
+        started = time.monotonic()
+        with pytest.raises(SourceLost):
+            for frame in open_frames(camera.url, reconnect=FAST):
+                received.append(frame)
+        assert time.monotonic() - started < 10
+    assert [_level(f) for f in received] == [0, 1, 2, *range(6)]
+
+
+def test_a_live_source_that_never_opens() -> None:
+    """Without `reconnect` a source that cannot be opened is an error at once; with it, it is retried (a camera
+    still booting) and given up after the allowed time."""
+    with MjpegCamera(_grey_frames(1), sends=[]) as camera:
+        with pytest.raises(ValueError, match="cannot open the video source"):
+            next(open_frames(camera.url))
+        events: list[str] = []
+        with pytest.raises(SourceLost, match="cannot"):
+            next(open_frames(camera.url, reconnect=FAST, on_event=events.append))
+        assert camera.connections >= 3 and len(events) >= 2
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"first_wait_s": 0}, {"first_wait_s": 2, "max_wait_s": 1}, {"timeout_s": 0}, {"give_up_after_s": -1}],
+)
+def test_impossible_reconnect_settings_are_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"reconnect|give_up"):
+        Reconnect(**bad)
+
+
+def test_a_lost_source_still_gives_the_vehicles_in_view() -> None:
+    """`passages` votes the tracks still open when the source is lost, then raises."""
+
+    class Reading:
+        def recognize_with_crops(self, image: npt.NDArray[np.uint8]) -> list[tuple[Recognition, npt.NDArray[np.uint8]]]:
+            return [(Recognition((Candidate("1ABC234", 0.9),), Box(10, 10, 100, 25)), image)]
+
+    def frames() -> Iterator[Frame]:
+        for i in range(3):
+            yield Frame(i, T0, np.zeros((25, 100, 3), np.uint8))
+        raise SourceLost("the stream stopped, and it stayed down for 1.0 s; giving up")
+
+    got: list[str] = []
+    with pytest.raises(SourceLost):
+        for passage in passages(Reading(), frames(), PlateTracker()):  # type: ignore[arg-type]
+            got.append(passage.recognition.best.plate)
+    assert got == ["1ABC234"]

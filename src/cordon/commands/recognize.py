@@ -18,6 +18,7 @@ from cordon.errors import CordonError
 if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
     from cordon.recognize.pipeline import Recognizer
     from cordon.recognize.stages import Recognition
+    from cordon.recognize.video import Reconnect
     from cordon.traffic_mix import TrafficMix
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".ts", ".mjpeg", ".mjpg"})
@@ -95,6 +96,10 @@ class _Out:
 @click.option("--no-images", is_flag=True, help="Edge mode: do not send the plate crop with each read.")
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Edge mode, at the end of a file: seconds to wait for the backlog to be sent.")  # fmt: skip
+@click.option("--reconnect-for", "reconnect_for", type=click.FloatRange(min=0), default=None,
+              help="Live sources (a stream or a camera device): how long, in seconds, to keep reopening a source "
+              "that dropped or stalled (no frame for 10 s) before giving up with an error. Waits grow from 1 s to "
+              "30 s. Default: forever; 0: give up at the first drop.")  # fmt: skip
 def recognize(
     sources: tuple[str, ...],
     output_format: str,
@@ -114,6 +119,7 @@ def recognize(
     gps_spec: str | None,
     no_images: bool,
     drain_timeout: float,
+    reconnect_for: float | None,
 ) -> None:
     """Read number plates in images, folders of images, video files or RTSP/HTTP streams, offline.
 
@@ -123,7 +129,8 @@ def recognize(
 
     Edge mode (--camera and --post) turns this machine into a Cordon camera: reads from SOURCE are queued on
     disk and posted to the server's ingest API with the camera's key; nothing is lost while the server is
-    unreachable, and a restart sends the backlog first.
+    unreachable, and a restart sends the backlog first. A live source that drops or stalls is reopened
+    (see --reconnect-for); the vehicles in view when it gave up are still sent.
 
     \b
     Examples:
@@ -144,6 +151,7 @@ def recognize(
     from cordon.recognize.decode import GrammarDecoder
     from cordon.recognize.engine import choose_engines
     from cordon.recognize.pipeline import WIDEN, build_recognizer
+    from cordon.recognize.video import Reconnect
     from cordon.traffic_mix import TrafficMix, parse_traffic_mix
 
     try:
@@ -156,6 +164,7 @@ def recognize(
     except CordonError as exc:
         fail(f"--runtime {runtime} --precision {precision}: {exc}")
     out = _Out(output_format == "table")
+    reconnect = Reconnect(give_up_after_s=reconnect_for)
     # Still photographs where nothing is found are searched again at a larger size, and weak readings are read
     # again on a wider crop; video frames are not (most are empty, a live source must keep up, and the tracker
     # votes over frames).
@@ -180,12 +189,12 @@ def recognize(
     if edge:
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
-        _edge(recognizer, mix, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
+        _edge(recognizer, mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
               not no_images, drain_timeout)  # fmt: skip
         return
     _images(recognizer, images, crop, out)
     for video in videos:
-        _video(recognizer, mix, video, out)
+        _video(recognizer, mix, reconnect, video, out)
     if out.errors:
         fail(f"{out.errors} file(s) could not be read (see above)")
 
@@ -218,12 +227,13 @@ def _images(recognizer: Recognizer, sources: list[str], crop: bool, out: _Out) -
                 out.result(recognition_json(recognition, str(path)))
 
 
-def _video(recognizer: Recognizer, mix: TrafficMix, source: str, out: _Out) -> None:
+def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source: str, out: _Out) -> None:
     from cordon.recognize.output import recognition_json
     from cordon.recognize.video import PlateTracker, open_frames, passages
 
     try:
-        for passage in passages(recognizer, open_frames(source), PlateTracker(mix=mix)):
+        frames = open_frames(source, reconnect=reconnect, on_event=lambda message: click.echo(message, err=True))
+        for passage in passages(recognizer, frames, PlateTracker(mix=mix)):
             line = recognition_json(passage.recognition, source)
             line.update(frame=passage.best_frame, frames=passage.sightings,
                         firstSeen=passage.first_seen.isoformat(), lastSeen=passage.last_seen.isoformat())  # fmt: skip
@@ -248,6 +258,7 @@ def _read_key(key_file: Path | None) -> str:
 def _edge(
     recognizer: Recognizer,
     mix: TrafficMix,
+    reconnect: Reconnect,
     source: str,
     camera_id: str,
     post_url: str,
@@ -260,7 +271,7 @@ def _edge(
 ) -> None:
     from cordon.recognize.edge import DiskQueue, Sender, parse_gps
     from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
-    from cordon.recognize.video import FrameSkipper, PlateTracker, is_stream, open_frames, passages
+    from cordon.recognize.video import FrameSkipper, PlateTracker, SourceLost, is_stream, open_frames, passages
 
     key = _read_key(key_file)
     try:
@@ -274,18 +285,27 @@ def _edge(
     sender.start()
     live = is_stream(source)
     skipper = FrameSkipper(fps=25.0) if live else None
+    lost: SourceLost | None = None
+
+    def log(message: str) -> None:
+        click.echo(f"edge: {message}", err=True)
+
     try:
-        for passage in passages(recognizer, open_frames(source, skipper=skipper), PlateTracker(mix=mix), skipper):
-            event_id = event_id_for(camera_id, passage.first_seen, passage.track)
-            image = jpeg_base64(passage.crop) if send_images else None
-            location = gps.position() if gps is not None else None
-            read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
-                              location=location, image_b64=image)  # fmt: skip
-            queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
-            sender.notify()
-            out = recognition_json(passage.recognition, source) | {"eventId": event_id}
-            sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
-            sys.stdout.flush()
+        frames = open_frames(source, skipper=skipper, reconnect=reconnect, on_event=log)
+        try:
+            for passage in passages(recognizer, frames, PlateTracker(mix=mix), skipper):
+                event_id = event_id_for(camera_id, passage.first_seen, passage.track)
+                image = jpeg_base64(passage.crop) if send_images else None
+                location = gps.position() if gps is not None else None
+                read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
+                                  location=location, image_b64=image)  # fmt: skip
+                queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
+                sender.notify()
+                out = recognition_json(passage.recognition, source) | {"eventId": event_id}
+                sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
+                sys.stdout.flush()
+        except SourceLost as exc:  # the vehicles still in view were queued first
+            lost = exc
         sender.stop()
         drained = sender.drain(drain_timeout)
     except ValueError as exc:
@@ -295,5 +315,8 @@ def _edge(
         sender.close()
         left = len(queue)
         queue.close()
+    if lost is not None:
+        queued = f"; {left} reads still queued, sent on the next start" if left else ""
+        fail(f"{source}: {lost}{queued}")
     if not drained:
         fail(f"{left} reads still queued (server unreachable); they are sent on the next start")

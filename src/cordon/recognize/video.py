@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -63,13 +63,62 @@ def is_device(source: str) -> bool:
     return source.isdigit() or source.startswith("/dev/video")
 
 
-def open_frames(source: str, start: datetime | None = None, skipper: FrameSkipper | None = None) -> Iterator[Frame]:
+class SourceLost(ValueError):
+    """A live source dropped or stalled and did not come back within `Reconnect.give_up_after_s`."""
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """What is done when a live source drops or stalls (a camera reboots, a mobile link fades): reopen it after
+    `first_wait_s`, then after twice as long each time, at most `max_wait_s`; give up (`SourceLost`) once it
+    has been down for `give_up_after_s` (None: never). `timeout_s` bounds opening a stream and waiting for a
+    frame, so that a stalled stream counts as dropped instead of hanging."""
+
+    first_wait_s: float = 1.0
+    max_wait_s: float = 30.0
+    give_up_after_s: float | None = None
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.first_wait_s <= 0 or self.max_wait_s < self.first_wait_s or self.timeout_s <= 0:
+            raise ValueError("reconnect waits and timeout must be positive, first_wait_s at most max_wait_s")
+        if self.give_up_after_s is not None and self.give_up_after_s < 0:
+            raise ValueError("give_up_after_s must be 0 or more")
+
+
+def _capture(source: str, timeout_s: float | None) -> cv2.VideoCapture:
+    if source.isdigit():
+        return cv2.VideoCapture(int(source))
+    if timeout_s is None or is_device(source):
+        return cv2.VideoCapture(source)
+    ms = int(timeout_s * 1000)
+    return cv2.VideoCapture(
+        source, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    )
+
+
+def open_frames(
+    source: str,
+    start: datetime | None = None,
+    skipper: FrameSkipper | None = None,
+    reconnect: Reconnect | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> Iterator[Frame]:
     """Frames of a video file or stream. A file's frames are timed from `start` by their position; a stream's
-    by the clock. With a `skipper`, frames are grabbed but not decoded while recognition is behind."""
-    capture = cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise ValueError(f"cannot open the video source {source!r}")
+    by the clock. With a `skipper`, frames are grabbed but not decoded while recognition is behind.
+
+    A live source (`is_stream`) ends where its frames stop, unless `reconnect` says how to reopen it: then a
+    drop or a stall is reported to `on_event`, the source is reopened with growing waits, and the frame index
+    jumps by the frames the source would have sent meanwhile (a track open before the outage closes instead of
+    taking the next vehicle's reading). `SourceLost` when it stays down past `reconnect.give_up_after_s`; a
+    source that cannot be opened at all is a ValueError (without `reconnect`, or when it is not live)."""
     live = is_stream(source)
+    retry = reconnect if live else None
+    capture = _capture(source, retry.timeout_s if retry is not None else None)
+    if not capture.isOpened():
+        if retry is None:
+            raise ValueError(f"cannot open the video source {source!r}")
+        capture = _reopen(source, retry, on_event or _quiet, time.monotonic(), "cannot open it")
     origin = start or datetime.now(UTC)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     if skipper is not None and 0 < fps <= 240:
@@ -78,18 +127,55 @@ def open_frames(source: str, start: datetime | None = None, skipper: FrameSkippe
     try:
         while True:
             skip = skipper.to_skip() if skipper is not None else 0
+            ok = True
             for _ in range(skip):
                 if not capture.grab():
-                    return
+                    ok = False
+                    break
                 index += 1
-            ok, bgr = capture.read()
-            if not ok or bgr is None:
-                return
+            if ok:
+                ok, bgr = capture.read()
+                ok = ok and bgr is not None
+            if not ok:
+                if retry is None:
+                    return
+                capture.release()
+                lost = time.monotonic()
+                capture = _reopen(source, retry, on_event or _quiet, lost, "the stream stopped")
+                down = time.monotonic() - lost
+                index += max(1, round(down * (fps if 0 < fps <= 240 else 25.0)))
+                (on_event or _quiet)(f"{source}: back after {down:.1f} s")
+                continue
             index += 1
             at = datetime.now(UTC) if live else origin + timedelta(milliseconds=capture.get(cv2.CAP_PROP_POS_MSEC))
             yield Frame(index, at, np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8))
     finally:
         capture.release()
+
+
+def _quiet(message: str) -> None:
+    """`on_event` when nobody listens."""
+
+
+def _reopen(source: str, retry: Reconnect, on_event: Callable[[str], None], lost: float, why: str) -> cv2.VideoCapture:
+    """Reopen a live source with growing waits until it gives a frame's worth of stream, or `SourceLost`."""
+    wait = retry.first_wait_s
+    attempt = 0
+    while True:
+        down = time.monotonic() - lost
+        if retry.give_up_after_s is not None:
+            if down >= retry.give_up_after_s:
+                raise SourceLost(f"{why}, and it stayed down for {down:.1f} s; giving up")
+            wait = min(wait, retry.give_up_after_s - down)  # the last attempt falls at the limit, not past it
+        attempt += 1
+        on_event(f"{source}: {why}; reconnecting in {wait:.3g} s (attempt {attempt})")
+        time.sleep(wait)
+        capture = _capture(source, retry.timeout_s)
+        if capture.isOpened():
+            return capture
+        capture.release()
+        why = "cannot reopen it"
+        wait = min(retry.max_wait_s, wait * 2)
 
 
 @dataclass
@@ -218,10 +304,15 @@ def vote(track: int, sightings: list[Sighting], mix: TrafficMix | None = None) -
 def passages(
     recognizer: Recognizer, frames: Iterator[Frame], tracker: PlateTracker, skipper: FrameSkipper | None = None
 ) -> Iterator[Passage]:
-    """The video loop: recognise each frame, track, and yield each passage when its track ends."""
-    for frame in frames:
-        started = time.perf_counter()
-        yield from tracker.update(frame.index, frame.at, recognizer.recognize_with_crops(frame.image))
-        if skipper is not None:
-            skipper.done(time.perf_counter() - started)
+    """The video loop: recognise each frame, track, and yield each passage when its track ends. When the source
+    is lost (`SourceLost`), the vehicles still in view are voted and yielded first, then it is raised."""
+    try:
+        for frame in frames:
+            started = time.perf_counter()
+            yield from tracker.update(frame.index, frame.at, recognizer.recognize_with_crops(frame.image))
+            if skipper is not None:
+                skipper.done(time.perf_counter() - started)
+    except SourceLost:
+        yield from tracker.flush()
+        raise
     yield from tracker.flush()
