@@ -4,6 +4,11 @@ in order; a read the server refuses is kept aside, not lost, and does not block 
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,6 +171,39 @@ def test_edge_camera_rides_out_a_stream_outage(tmp_path: Path, server: Server, m
     assert sum(line["plate"] in truth for line in lines) >= len(cars)
     stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
     assert sorted(read.event_id for read in stored) == sorted(line["eventId"] for line in lines)
+
+
+def test_a_stopped_edge_process_reads_out_the_vehicles_in_view(
+    tmp_path: Path, server: Server, model_cache: Path
+) -> None:
+    """`systemctl stop` (SIGTERM) in the middle of a live stream: the edge process, a real process here, stops
+    reading, votes the vehicle in view, sends what is queued and exits 0; nothing it printed is lost."""
+    key = server.start()
+    assert server.runtime is not None
+    cars = samples(EU_DEV)[:2]
+    frames = list(passing_frames([s.path for s in cars], frames_per_car=20)) * 4  # a stream that goes on
+    key_file = tmp_path / "cam.key"
+    key_file.write_text(key + "\n")
+    env = {**os.environ, "CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    with MjpegCamera(frames, sends=[None]) as camera:
+        args = [sys.executable, "-m", "cordon", "recognize", "--camera", CAMERA, "--post", server.url, "--key-file",
+                str(key_file), "--queue", str(tmp_path / "q.sqlite3"), camera.url]  # fmt: skip
+        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            ready, _, _ = select.select([process.stdout], [], [], 120)
+            assert ready, "no passage within 120 s"
+            first = process.stdout.readline()
+            process.send_signal(signal.SIGTERM)
+            rest, errors = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 0, errors
+    assert "SIGTERM: stopping after the vehicles in view" in errors
+    lines = [json.loads(line) for line in [first, *rest.splitlines()]]
+    stored = [read for _, read in server.runtime.store.reads_after(0, 100)]
+    assert sorted(read.event_id for read in stored) == sorted(line["eventId"] for line in lines)
+    assert len(lines) < 8  # it stopped: the stream had eight passages to give
 
 
 def test_gps_sources(tmp_path: Path) -> None:

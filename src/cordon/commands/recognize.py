@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,17 +231,41 @@ def _images(recognizer: Recognizer, sources: list[str], crop: bool, out: _Out) -
                 out.result(recognition_json(recognition, str(path)))
 
 
+@contextmanager
+def _stop_on_signals(log: Callable[[str], None]) -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT (a service stopped, Ctrl-C) while the block runs: a live source then ends
+    as a file does, so the vehicles in view are still read out and the queue drained. The previous handlers come
+    back after the block. Outside the main thread signals cannot be caught, and the event is never set."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log(f"{signal.Signals(signum).name}: stopping after the vehicles in view")
+        stop.set()
+
+    caught = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+    previous = {sig: signal.signal(sig, on_signal) for sig in caught}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source: str, out: _Out) -> None:
     from cordon.recognize.output import recognition_json
     from cordon.recognize.video import PlateTracker, open_frames, passages
 
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
     try:
-        frames = open_frames(source, reconnect=reconnect, on_event=lambda message: click.echo(message, err=True))
-        for passage in passages(recognizer, frames, PlateTracker(mix=mix)):
-            line = recognition_json(passage.recognition, source)
-            line.update(frame=passage.best_frame, frames=passage.sightings,
-                        firstSeen=passage.first_seen.isoformat(), lastSeen=passage.last_seen.isoformat())  # fmt: skip
-            out.result(line)
+        with _stop_on_signals(log) as stop:
+            frames = open_frames(source, reconnect=reconnect, on_event=log, stop=stop)
+            for passage in passages(recognizer, frames, PlateTracker(mix=mix)):
+                line = recognition_json(passage.recognition, source)
+                seen = {"firstSeen": passage.first_seen.isoformat(), "lastSeen": passage.last_seen.isoformat()}
+                line.update(frame=passage.best_frame, frames=passage.sightings, **seen)
+                out.result(line)
     except ValueError as exc:
         out.error(source, str(exc))
 
@@ -271,7 +299,15 @@ def _edge(
 ) -> None:
     from cordon.recognize.edge import DiskQueue, Sender, parse_gps
     from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
-    from cordon.recognize.video import FrameSkipper, PlateTracker, SourceLost, is_stream, open_frames, passages
+    from cordon.recognize.video import (
+        FrameSkipper,
+        Passage,
+        PlateTracker,
+        SourceLost,
+        is_stream,
+        open_frames,
+        passages,
+    )
 
     key = _read_key(key_file)
     try:
@@ -290,22 +326,27 @@ def _edge(
     def log(message: str) -> None:
         click.echo(f"edge: {message}", err=True)
 
+    def emit(passage: Passage) -> None:
+        """Queue one passage's read on disk, wake the sender, print it."""
+        event_id = event_id_for(camera_id, passage.first_seen, passage.track)
+        image = jpeg_base64(passage.crop) if send_images else None
+        location = gps.position() if gps is not None else None
+        read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
+                          location=location, image_b64=image)  # fmt: skip
+        queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
+        sender.notify()
+        out = recognition_json(passage.recognition, source) | {"eventId": event_id}
+        sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
+        sys.stdout.flush()
+
     try:
-        frames = open_frames(source, skipper=skipper, reconnect=reconnect, on_event=log)
-        try:
-            for passage in passages(recognizer, frames, PlateTracker(mix=mix), skipper):
-                event_id = event_id_for(camera_id, passage.first_seen, passage.track)
-                image = jpeg_base64(passage.crop) if send_images else None
-                location = gps.position() if gps is not None else None
-                read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
-                                  location=location, image_b64=image)  # fmt: skip
-                queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
-                sender.notify()
-                out = recognition_json(passage.recognition, source) | {"eventId": event_id}
-                sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
-                sys.stdout.flush()
-        except SourceLost as exc:  # the vehicles still in view were queued first
-            lost = exc
+        with _stop_on_signals(log) as stop:
+            frames = open_frames(source, skipper=skipper, reconnect=reconnect, on_event=log, stop=stop)
+            try:
+                for passage in passages(recognizer, frames, PlateTracker(mix=mix), skipper):
+                    emit(passage)
+            except SourceLost as exc:  # the vehicles still in view were queued first
+                lost = exc
         sender.stop()
         drained = sender.drain(drain_timeout)
     except ValueError as exc:

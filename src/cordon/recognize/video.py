@@ -4,6 +4,7 @@ crop of its best frame. Frames are skipped when recognition falls behind a live 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -103,6 +104,7 @@ def open_frames(
     skipper: FrameSkipper | None = None,
     reconnect: Reconnect | None = None,
     on_event: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[Frame]:
     """Frames of a video file or stream. A file's frames are timed from `start` by their position; a stream's
     by the clock. With a `skipper`, frames are grabbed but not decoded while recognition is behind.
@@ -111,21 +113,28 @@ def open_frames(
     drop or a stall is reported to `on_event`, the source is reopened with growing waits, and the frame index
     jumps by the frames the source would have sent meanwhile (a track open before the outage closes instead of
     taking the next vehicle's reading). `SourceLost` when it stays down past `reconnect.give_up_after_s`; a
-    source that cannot be opened at all is a ValueError (without `reconnect`, or when it is not live)."""
+    source that cannot be opened at all is a ValueError (without `reconnect`, or when it is not live).
+
+    `stop` (set from a signal handler or another thread) ends the frames as if the source had ended, between
+    two frames or during a wait to reconnect."""
     live = is_stream(source)
     retry = reconnect if live else None
     capture = _capture(source, retry.timeout_s if retry is not None else None)
     if not capture.isOpened():
+        capture.release()
         if retry is None:
             raise ValueError(f"cannot open the video source {source!r}")
-        capture = _reopen(source, retry, on_event or _quiet, time.monotonic(), "cannot open it")
+        first = _reopen(source, retry, on_event or _quiet, time.monotonic(), "cannot open it", stop)
+        if first is None:
+            return
+        capture = first
     origin = start or datetime.now(UTC)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     if skipper is not None and 0 < fps <= 240:
         skipper.fps = fps  # the source's own rate, when it tells
     index = -1
     try:
-        while True:
+        while stop is None or not stop.is_set():
             skip = skipper.to_skip() if skipper is not None else 0
             ok = True
             for _ in range(skip):
@@ -141,7 +150,10 @@ def open_frames(
                     return
                 capture.release()
                 lost = time.monotonic()
-                capture = _reopen(source, retry, on_event or _quiet, lost, "the stream stopped")
+                reopened = _reopen(source, retry, on_event or _quiet, lost, "the stream stopped", stop)
+                if reopened is None:
+                    return
+                capture = reopened
                 down = time.monotonic() - lost
                 index += max(1, round(down * (fps if 0 < fps <= 240 else 25.0)))
                 (on_event or _quiet)(f"{source}: back after {down:.1f} s")
@@ -157,8 +169,16 @@ def _quiet(message: str) -> None:
     """`on_event` when nobody listens."""
 
 
-def _reopen(source: str, retry: Reconnect, on_event: Callable[[str], None], lost: float, why: str) -> cv2.VideoCapture:
-    """Reopen a live source with growing waits until it gives a frame's worth of stream, or `SourceLost`."""
+def _reopen(
+    source: str,
+    retry: Reconnect,
+    on_event: Callable[[str], None],
+    lost: float,
+    why: str,
+    stop: threading.Event | None,
+) -> cv2.VideoCapture | None:
+    """Reopen a live source with growing waits until it opens; `SourceLost` past the limit, None when `stop`
+    was set meanwhile."""
     wait = retry.first_wait_s
     attempt = 0
     while True:
@@ -169,7 +189,8 @@ def _reopen(source: str, retry: Reconnect, on_event: Callable[[str], None], lost
             wait = min(wait, retry.give_up_after_s - down)  # the last attempt falls at the limit, not past it
         attempt += 1
         on_event(f"{source}: {why}; reconnecting in {wait:.3g} s (attempt {attempt})")
-        time.sleep(wait)
+        if (stop or threading.Event()).wait(wait):
+            return None
         capture = _capture(source, retry.timeout_s)
         if capture.isOpened():
             return capture
