@@ -473,6 +473,9 @@ def test_belgian_specific_formats_come_first_and_fallback_last() -> None:
         ("AB123CD", ["FR SIV", "BE personalised"]),
         ("AB123CO", ["BE personalised"]),  # SIV never uses O: the recogniser may read it as D or Q
         ("1234AB56", ["FR FNI", "BE personalised"]),
+        ("5122WO06", ["BE personalised"]),  # FNI never used O or I either
+        ("123AIB75", ["BE personalised"]),
+        ("123AUB75", ["FR FNI", "BE personalised"]),  # U was used until 1984
         ("BAB1234", ["DE", "BE personalised"]),
         ("TÖLBA218", ["DE"]),
         ("1234BCD", ["ES", "BE personalised"]),

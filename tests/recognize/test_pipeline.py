@@ -17,6 +17,7 @@ from cordon.recognize.output import recognition_json, to_plate_read, to_read_in
 from cordon.recognize.pipeline import (
     CATCH_ALLS,
     DEFAULT_READER,
+    FUSION_DEPTH,
     WEAK_CONFIDENCE,
     FusedRecognizer,
     Recognizer,
@@ -143,11 +144,27 @@ def test_the_default_pipeline_fuses_both_readers(model_cache: Path) -> None:
     assert isinstance(default, FusedRecognizer)
     assert [m.reader.name for m in default.members] == ["rapidocr-ppocrv6-small", "cordon-reader"]
     assert all(m.detector is None for m in default.members)  # detection runs once, in the fused recognizer
+    assert all(m.top == FUSION_DEPTH for m in default.members)  # each reader lists more than the fused reading keeps
     crops = [s for s in samples(BE_CROPS) if s.plate[0] in "12" and len(s.plate) == 7][:4]
     reads = default.read_plates([rgb(s.path) for s in crops])
     assert [r.best.plate if r else None for r in reads] == [s.plate for s in crops]
     assert all(r is not None and 0 < r.best.confidence <= 1 for r in reads)
     assert default.read_plates([]) == []
+    assert all(r is not None and len(r.candidates) <= default.top == 5 for r in reads)
+
+
+def test_a_text_one_reader_ranks_low_keeps_that_readers_confidence() -> None:
+    """Fusion gives a text the floor only where a reader did not list it at all: the sixth text of one reader
+    keeps its own confidence there (its lists are `FUSION_DEPTH` long), which decides between two texts the
+    other reader weighs alike."""
+    general = _reading(("1ABC234", 0.40), ("1ABC284", 0.40))
+    plate_only = [(f"1ABC2{i}0", 0.09) for i in range(5)]
+    with_sixth = fuse([general, _reading(*plate_only, ("1ABC284", 0.05))])
+    without = fuse([general, _reading(*plate_only)])
+    assert with_sixth is not None and without is not None
+    assert with_sixth.best.plate == "1ABC284"
+    assert {c.plate for c in without.candidates[:2]} == {"1ABC234", "1ABC284"}
+    assert without.candidates[0].confidence == without.candidates[1].confidence
 
 
 def _reading(*texts_and_confidences: tuple[str, float]) -> Recognition:

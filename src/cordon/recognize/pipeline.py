@@ -33,6 +33,10 @@ both readers, their candidates fused (`fuse`); the general reader alone where th
 installed."""
 FUSION_FLOOR = 0.01
 """In `fuse`, what a reader that did not list a text is taken to give it (little, not nothing)."""
+FUSION_DEPTH = 10
+"""How many candidates each fused reader lists (the fused reading keeps `top`). With 5, a text one reader
+ranked sixth got the floor there instead of its own confidence, and the fused winner could change when a
+grammar change moved a candidate in or out of a list."""
 
 
 @dataclass(frozen=True)
@@ -364,7 +368,7 @@ def build_recognizer(
         )
     chosen = (DEFAULT_READER if trained_reader_available() else "rapidocr") if reader == "auto" else reader
     names: list[Literal["rapidocr", "plate"]] = ["rapidocr", "plate"] if chosen == "both" else [chosen]
-    members = [_reader_recognizer(name, engines, top, decoder) for name in names]
+    members = [_reader_recognizer(name, engines, max(top, FUSION_DEPTH), decoder) for name in names]
     if len(members) == 1:
         only = members[0]
         options = replace(only.options, widen=widen)
