@@ -16,7 +16,6 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
 _FR_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # SIV: no I, O, U
 _LU_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-_FR_FNI_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # FNI: no I, O (U until 1984)
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _fr_siv(rng: Rng) -> PlateText:
 
 def _fr_fni(rng: Rng) -> PlateText:
     number = str(int(rng.integers(1, 10))) + _pick(rng, DIGITS, int(rng.integers(0, 4)))
-    letters = _pick(rng, _FR_FNI_LETTERS, int(rng.integers(1, 4)))
+    letters = _pick(rng, LETTERS, int(rng.integers(1, 4)))
     dept = str(rng.choice([_pick(rng, DIGITS, 2), "2A", "2B", "97" + str(int(rng.integers(1, 7)))]))
     style = str(rng.choice(["fr-old-black", "fr-old-yellow", "fr"]))
     return PlateText("FR", "fr-fni", (number, letters, dept), style)
