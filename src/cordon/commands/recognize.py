@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,13 +253,13 @@ def _stop_on_signals(log: Callable[[str], None]) -> Iterator[threading.Event]:
 
 def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source: str, out: _Out) -> None:
     from cordon.recognize.output import recognition_json
-    from cordon.recognize.video import PlateTracker, open_frames, passages
+    from cordon.recognize.video import PlateTracker, is_stream, open_frames, passages
 
     def log(message: str) -> None:
         click.echo(message, err=True)
 
-    try:
-        with _stop_on_signals(log) as stop:
+    try:  # a file interrupted is aborted as usual; a live stream stops cleanly (it has no end of its own)
+        with _stop_on_signals(log) if is_stream(source) else nullcontext(None) as stop:
             frames = open_frames(source, reconnect=reconnect, on_event=log, stop=stop)
             for passage in passages(recognizer, frames, PlateTracker(mix=mix)):
                 line = recognition_json(passage.recognition, source)
