@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -18,13 +19,15 @@ from cordon.store import open_store
 from tests.conftest import SMALL_ZONE, read_json
 
 
-def wait_until_up(url: str, process: subprocess.Popen[str], timeout: float = 20) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[str], timeout: float = 20, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"cordon serve exited: {process.communicate()[1]}")
         try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/api/v1/health", timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import signal
 import socket
+import ssl
 import threading
 import time
 
@@ -13,6 +14,21 @@ import uvicorn
 from cordon.api import create_app
 from cordon.errors import CordonError
 from cordon.runtime import Runtime
+
+
+def _tls_files(runtime: Runtime) -> dict[str, str]:
+    """uvicorn's HTTPS arguments from `settings.tls`, the files checked first: a missing or unreadable
+    certificate is one clear error, not a stack trace from the TLS library."""
+    tls = runtime.settings.tls
+    if tls.cert_file is None or tls.key_file is None:
+        return {}
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.cert_file, tls.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise CordonError(
+            "tls", f"cannot use the TLS certificate {tls.cert_file} with key {tls.key_file}: {exc}"
+        ) from None
+    return {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
 
 
 def _uvicorn_config(runtime: Runtime, host: str, port: int, log_level: str) -> uvicorn.Config:
@@ -26,6 +42,7 @@ def _uvicorn_config(runtime: Runtime, host: str, port: int, log_level: str) -> u
         http="httptools",
         lifespan="on",
         server_header=False,
+        **_tls_files(runtime),  # type: ignore[arg-type]
     )
 
 
@@ -77,12 +94,13 @@ class ServerThread:
     def __init__(self, runtime: Runtime, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.scheme = "https" if runtime.settings.tls.enabled else "http"
         self._server = uvicorn.Server(_uvicorn_config(runtime, self.host, self.port, log_level))
         self._thread = threading.Thread(target=self._server.run, name="cordon-api", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> None:
         self._thread.start()

@@ -95,6 +95,25 @@ class AuthSettings(_Section):
     totp_window: int = Field(default=1, ge=0, le=4, description="TOTP steps (30 s) accepted either side of now.")
 
 
+class TlsSettings(_Section):
+    """HTTPS served by Cordon itself, where no reverse proxy stands in front of it (docs/security.md)."""
+
+    cert_file: Path | None = Field(
+        default=None, description="PEM certificate (chain) of the API; with key_file, the API speaks only HTTPS."
+    )
+    key_file: Path | None = Field(default=None, description="PEM private key of cert_file.")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("tls needs both cert_file and key_file, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
 class AuditSettings(_Section):
     """The audit trail's anchors and the DPO report's thresholds (docs/security.md)."""
 
@@ -182,6 +201,7 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     http_port: int = Field(default=8080, ge=0, le=65535, description="Port the API listens on (0: any free).")
+    tls: TlsSettings = Field(default_factory=TlsSettings, description="HTTPS without a reverse proxy.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits.")
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
     flows: FlowsSettings = Field(default_factory=FlowsSettings, description="Anonymised traffic flows.")
@@ -212,6 +232,13 @@ class Settings(BaseSettings):
     def images_dir(self) -> Path:
         """Where plate images are kept, by content hash."""
         return self.data_dir / "images"
+
+    @property
+    def store_url_for_logs(self) -> str:
+        """`store_url` with any password masked: what a log or a message may show."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.store_url).render_as_string(hide_password=True)
 
     @property
     def store_url(self) -> str:

@@ -29,7 +29,7 @@ def migrate(data_dir: Path | None, revision: str) -> None:
     before = migrations.current_revision(settings.store_url)
     migrations.upgrade(settings.store_url, revision)
     after = migrations.current_revision(settings.store_url)
-    click.echo(f"store {settings.store_url}: schema {before or 'empty'} -> {after}")
+    click.echo(f"store {settings.store_url_for_logs}: schema {before or 'empty'} -> {after}")
 
 
 @db.command()
@@ -40,9 +40,12 @@ def downgrade(data_dir: Path | None, revision: str, yes: bool) -> None:
     """Migrate the store back to REVISION (`base` drops every table: all data is lost)."""
     settings = build_settings(data_dir=data_dir)
     if not yes:
-        click.confirm(f"Migrate {settings.store_url} back to {revision}? Data in dropped tables is lost", abort=True)
+        click.confirm(
+            f"Migrate {settings.store_url_for_logs} back to {revision}? Data in dropped tables is lost", abort=True
+        )
     migrations.downgrade(settings.store_url, revision)
-    click.echo(f"store {settings.store_url}: schema now {migrations.current_revision(settings.store_url) or 'empty'}")
+    now = migrations.current_revision(settings.store_url) or "empty"
+    click.echo(f"store {settings.store_url_for_logs}: schema now {now}")
 
 
 @db.command()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -100,6 +102,10 @@ class _Out:
 @click.option("--no-images", is_flag=True, help="Edge mode: do not send the plate crop with each read.")
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Edge mode, at the end of a file: seconds to wait for the backlog to be sent.")  # fmt: skip
+@click.option("--ca-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="CORDON_EDGE_CA_FILE",
+              help="Edge mode: PEM file of the authority that signed the server's HTTPS certificate (an internal "
+              "CA), trusted instead of the system's. Env: CORDON_EDGE_CA_FILE.")  # fmt: skip
 @click.option("--reconnect-for", "reconnect_for", type=click.FloatRange(min=0), default=None,
               help="Live sources (a stream or a camera device): how long, in seconds, to keep reopening a source "
               "that dropped or stalled (no frame for 10 s) before giving up with an error. Waits grow from 1 s to "
@@ -123,6 +129,7 @@ def recognize(
     gps_spec: str | None,
     no_images: bool,
     drain_timeout: float,
+    ca_file: Path | None,
     reconnect_for: float | None,
 ) -> None:
     """Read number plates in images, folders of images, video files or RTSP/HTTP streams, offline.
@@ -148,6 +155,7 @@ def recognize(
         fail("edge mode needs both --camera and --post")
     if edge and (crop or len(sources) != 1):
         fail("edge mode takes exactly one video source (a file, a device or an RTSP/HTTP URL), without --crop")
+    verify = _server_trust(post_url, ca_file) if edge else True
     images = [s for s in sources if not _is_video(s)]
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
@@ -194,7 +202,7 @@ def recognize(
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
         _edge(recognizer, mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
-              not no_images, drain_timeout)  # fmt: skip
+              not no_images, drain_timeout, verify)  # fmt: skip
         return
     _images(recognizer, images, crop, out)
     for video in videos:
@@ -270,6 +278,27 @@ def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source
         out.error(source, str(exc))
 
 
+def _server_trust(post_url: str | None, ca_file: Path | None) -> ssl.SSLContext | bool:
+    """How edge mode checks the server: the system's authorities, or `--ca-file`'s (checked here, before any
+    model loads). A plain-HTTP URL to another machine gets a warning: reads, images and the key would cross the
+    network unencrypted."""
+    assert post_url is not None
+    parsed = urlsplit(post_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        fail(f"--post {post_url!r}: expected the server's URL, e.g. https://cordon.example")
+    if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1"):
+        click.echo(f"edge: warning: {post_url} is plain HTTP: reads, plate images and the camera key cross the "
+                   "network unencrypted; use https", err=True)  # fmt: skip
+    if ca_file is None:
+        return True
+    if parsed.scheme != "https":
+        fail("--ca-file is for an https:// server")
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"--ca-file {ca_file}: not a readable PEM certificate file ({exc})")
+
+
 def _read_key(key_file: Path | None) -> str:
     if key_file is not None:
         try:
@@ -296,6 +325,7 @@ def _edge(
     gps_spec: str | None,
     send_images: bool,
     drain_timeout: float,
+    verify: ssl.SSLContext | bool,
 ) -> None:
     from cordon.recognize.edge import DiskQueue, Sender, parse_gps
     from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
@@ -315,7 +345,8 @@ def _edge(
     except ValueError as exc:
         fail(str(exc))
     queue = DiskQueue(queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3")
-    sender = Sender(queue, post_url, key, on_error=lambda message: click.echo(f"edge: {message}", err=True))
+    sender = Sender(queue, post_url, key, on_error=lambda message: click.echo(f"edge: {message}", err=True),
+                    verify=verify)  # fmt: skip
     if len(queue):
         click.echo(f"edge: {len(queue)} reads from an earlier run are queued; sending them first", err=True)
     sender.start()

@@ -59,9 +59,9 @@ def serve(
             subscriber = MqttIngest(runtime.ingest, settings.mqtt)
             subscriber.start()
         log.info(
-            "zone %s: %d cameras; store %s; API on http://%s:%d (docs at /docs)",
-            runtime.zone.zone.id, len(runtime.zone.cameras), settings.store_url, settings.http_host,
-            settings.http_port,
+            "zone %s: %d cameras; store %s; API on %s://%s:%d (docs at /docs)",
+            runtime.zone.zone.id, len(runtime.zone.cameras), settings.store_url_for_logs,
+            "https" if settings.tls.enabled else "http", settings.http_host, settings.http_port,
         )  # fmt: skip
         serve_forever(runtime, settings.http_host, settings.http_port)
     finally:

@@ -12,6 +12,7 @@ GPS for mobile units: a fixed position (`50.85,4.35`), or an NMEA log (`nmea:/ru
 from __future__ import annotations
 
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,9 @@ class DiskQueue:
 
 
 class Sender:
-    """Posts the queue's reads in order, in batches; backs off while the server cannot be reached."""
+    """Posts the queue's reads in order, in batches; backs off while the server cannot be reached. `verify`:
+    how the server's HTTPS certificate is checked (default: the system's trusted authorities; a context
+    holding the zone's own authority for a server behind an internal CA)."""
 
     def __init__(
         self,
@@ -103,12 +106,13 @@ class Sender:
         timeout_s: float = 10.0,
         max_backoff_s: float = 30.0,
         on_error: Callable[[str], None] | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.queue = queue
         self.batch = batch
         self.max_backoff_s = max_backoff_s
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, headers=headers)
+        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, headers=headers, verify=verify)
         self._on_error = on_error or (lambda message: None)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -152,8 +156,8 @@ class Sender:
         body = b"[" + b",".join(item.body for item in items) + b"]"
         try:
             response = self._client.post("/api/v1/reads", content=body)
-        except httpx.HTTPError as exc:
-            return 0, type(exc).__name__
+        except httpx.HTTPError as exc:  # the reason in a few words (a refused connection, a certificate)
+            return 0, f"{type(exc).__name__}: {str(exc)[:160]}" if str(exc) else type(exc).__name__
         if response.status_code in (200, 201):
             return response.status_code, ""
         try:
