@@ -13,6 +13,7 @@ from cordon.commands.common import fail
 from cordon.commands.config import config
 from cordon.commands.db import db
 from cordon.commands.demo import demo
+from cordon.commands.edge import edge
 from cordon.commands.eval import eval_command
 from cordon.commands.flows import flows
 from cordon.commands.ingest import ingest
@@ -53,6 +54,7 @@ for command in (
     ingest,
     reads,
     recognize,
+    edge,
     cameras,
     hotlists,
     permits,

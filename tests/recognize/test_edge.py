@@ -7,11 +7,13 @@ import json
 import os
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -31,18 +33,18 @@ from tests.recognize.conftest import EU_DEV, MjpegCamera, passing_frames, sample
 CAMERA = "cam-school"
 
 
-def _read(plate: str, at: datetime, camera: str = CAMERA) -> tuple[str, bytes]:
+def _read(plate: str, at: datetime, camera: str = CAMERA, lane: str = "1") -> tuple[str, bytes]:
     recognition = Recognition((Candidate(plate, 0.9, "BE"), Candidate(plate[:-1] + "8", 0.05)), Box(10, 20, 120, 30))
     event_id = event_id_for(camera, at, 1)
-    read = to_read_in(recognition, camera, at, event_id, lane_id="1", location=GeoPoint(lat=51.06, lon=4.04))
+    read = to_read_in(recognition, camera, at, event_id, lane_id=lane, location=GeoPoint(lat=51.06, lon=4.04))
     return event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 class Server:
     """A real Cordon (runtime + HTTP API) on a fixed port, started and stopped at will."""
 
-    def __init__(self, data: Path, port: int) -> None:
-        self.data, self.port = data, port
+    def __init__(self, data: Path, port: int, zone_file: Path = SMALL_ZONE) -> None:
+        self.data, self.port, self.zone_file = data, port, zone_file
         self.runtime: Runtime | None = None
         self.thread: ServerThread | None = None
 
@@ -51,7 +53,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> str:
-        self.runtime = build_runtime(Settings(data_dir=self.data, zone_file=SMALL_ZONE))
+        self.runtime = build_runtime(Settings(data_dir=self.data, zone_file=self.zone_file))
         self.runtime.start()
         self.thread = ServerThread(self.runtime, port=self.port)
         self.thread.start()
@@ -123,6 +125,104 @@ def test_a_refused_read_is_kept_aside_and_does_not_block(tmp_path: Path, server:
     assert any("refused" in message for message in errors)
     sender.close()
     queue.close()
+
+
+def _edge_cli(*args: str) -> Any:
+    result = CliRunner().invoke(cli, ["edge", *args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_a_person_looks_at_refused_reads_resends_them_once_fixed_and_purges(tmp_path: Path, server: Server) -> None:
+    """A read on lane 2, which the zone does not know yet, is refused and kept aside. `cordon edge` shows it with
+    the server's reason; once the zone has the lane, `resend` puts it back and it is stored; `purge` deletes
+    what is left. The queue is never half-changed: an unknown event id moves nothing."""
+    key = server.start()
+    assert server.runtime is not None
+    path = tmp_path / "queue.sqlite3"
+    queue = DiskQueue(path)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    good, lane_two = _read("1ABC234", now), _read("1LAN222", now + timedelta(seconds=1), lane="2")
+    other = _read("1OTH333", now + timedelta(seconds=2), lane="7")
+    for event_id, body in (good, lane_two, other):
+        queue.put(event_id, body)
+    sender = Sender(queue, server.url, key)
+    assert sender.drain(timeout_s=20)
+    sender.close()
+    queue.close()
+    assert server.runtime.store.count_reads() == 1
+
+    status = json.loads(_edge_cli("status", str(path), "--json").stdout)
+    assert (status["queued"], status["refused"]) == (0, 2)
+    listed = [json.loads(line) for line in _edge_cli("refused", str(path), "--json").stdout.splitlines()]
+    assert [(r["eventId"], r["plate"], r["camera"]) for r in listed] == [
+        (lane_two[0], "1-LAN-222", CAMERA), (other[0], "1-OTH-333", CAMERA)
+    ]  # fmt: skip
+    assert all("lane" in r["reason"] for r in listed)
+    assert "2 refused reads" in _edge_cli("refused", str(path)).stderr
+
+    wrong = _edge_cli("resend", str(path), lane_two[0], "ev-nobody")
+    assert wrong.exit_code == 1 and "not among the refused reads: ev-nobody (nothing was moved)" in wrong.stderr
+    assert _edge_cli("resend", str(path)).exit_code == 1  # neither ids nor --all
+    assert json.loads(_edge_cli("status", str(path), "--json").stdout)["refused"] == 2
+
+    # The zone gets lane 2 (the council's decision covered it); the server restarts with it.
+    server.stop()
+    fixed = tmp_path / "zone.yaml"
+    one_lane = 'lanes: [{id: "1", movement: internal}]'
+    fixed.write_text(SMALL_ZONE.read_text().replace(one_lane, one_lane[:-1] + ', {id: "2", movement: internal}]'))
+    server.zone_file = fixed
+    key = server.start()
+    assert server.runtime is not None
+    moved = _edge_cli("resend", str(path), lane_two[0])
+    assert moved.exit_code == 0 and "1 reads back in the queue" in moved.stdout
+    queue = DiskQueue(path)
+    sender = Sender(queue, server.url, key)
+    assert sender.drain(timeout_s=20)
+    sender.close()
+    queue.close()
+    assert lane_two[0] in [read.event_id for _, read in server.runtime.store.reads_after(0, 10)]
+
+    purged = _edge_cli("purge", str(path), "--older-than", "0")
+    assert purged.exit_code == 0 and "1 refused reads deleted" in purged.stdout
+    status = json.loads(_edge_cli("status", str(path), "--json").stdout)
+    assert (status["queued"], status["refused"]) == (0, 0)
+
+
+def test_refused_reads_are_deleted_after_their_retention(tmp_path: Path) -> None:
+    queue = DiskQueue(tmp_path / "queue.sqlite3")
+    for plate in ("1ABC234", "1XYZ987"):
+        queue.put(*_read(plate, datetime.now(UTC)))
+    old, recent = queue.head(2)
+    queue.refuse(old, "HTTP 422: camera 'cam-x' is not in the zone")
+    queue.refuse(recent, "HTTP 422: camera 'cam-x' is not in the zone")
+    refused_at = {r.event_id: r.refused_at for r in queue.refused_reads()}
+    later = refused_at[recent.event_id] + 31 * 86_400
+    assert queue.purge_refused(30 * 86_400, now=refused_at[recent.event_id] + 29 * 86_400) == 0
+    assert queue.purge_refused(30 * 86_400, now=later) == 2
+    assert queue.refused_count() == 0
+    queue.close()
+
+
+def test_the_edge_commands_touch_only_an_edge_queue(tmp_path: Path) -> None:
+    other = tmp_path / "cordon.sqlite3"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE reads (id INTEGER)")
+    db.close()
+    before = other.read_bytes()
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database at all" * 100)
+    cases = [
+        (other, "not an edge queue (no outbox and refused tables)"),
+        (garbage, "not an edge queue"),
+        (tmp_path / "missing.sqlite3", "no such queue file"),
+    ]
+    for path, message in cases:
+        for command in (["status"], ["refused"], ["resend", "--all"], ["purge", "--older-than", "0"]):
+            result = _edge_cli(command[0], str(path), *command[1:])
+            assert result.exit_code == 1 and message in result.stderr, (path, command, result.output)
+    assert other.read_bytes() == before
+    assert not (tmp_path / "missing.sqlite3").exists()
 
 
 def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server, model_cache: Path) -> None:

@@ -106,6 +106,9 @@ class _Out:
               envvar="CORDON_EDGE_CA_FILE",
               help="Edge mode: PEM file of the authority that signed the server's HTTPS certificate (an internal "
               "CA), trusted instead of the system's. Env: CORDON_EDGE_CA_FILE.")  # fmt: skip
+@click.option("--refused-retention-days", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Edge mode: reads the server refused for good are kept aside this long for a person "
+              "(`cordon edge refused QUEUE`), then deleted at the next start.")  # fmt: skip
 @click.option("--reconnect-for", "reconnect_for", type=click.FloatRange(min=0), default=None,
               help="Live sources (a stream or a camera device): how long, in seconds, to keep reopening a source "
               "that dropped or stalled (no frame for 10 s) before giving up with an error. Waits grow from 1 s to "
@@ -130,6 +133,7 @@ def recognize(
     no_images: bool,
     drain_timeout: float,
     ca_file: Path | None,
+    refused_retention_days: float,
     reconnect_for: float | None,
 ) -> None:
     """Read number plates in images, folders of images, video files or RTSP/HTTP streams, offline.
@@ -202,7 +206,7 @@ def recognize(
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
         _edge(recognizer, mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
-              not no_images, drain_timeout, verify)  # fmt: skip
+              not no_images, drain_timeout, verify, refused_retention_days)  # fmt: skip
         return
     _images(recognizer, images, crop, out)
     for video in videos:
@@ -326,6 +330,7 @@ def _edge(
     send_images: bool,
     drain_timeout: float,
     verify: ssl.SSLContext | bool,
+    refused_retention_days: float,
 ) -> None:
     from cordon.recognize.edge import DiskQueue, Sender, parse_gps
     from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
@@ -344,7 +349,14 @@ def _edge(
         gps = parse_gps(gps_spec) if gps_spec else None
     except ValueError as exc:
         fail(str(exc))
-    queue = DiskQueue(queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3")
+    queue_file = queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3"
+    queue = DiskQueue(queue_file)
+    purged = queue.purge_refused(refused_retention_days * 86_400)
+    if purged:
+        click.echo(f"edge: {purged} refused reads older than {refused_retention_days:g} days deleted", err=True)
+    if queue.refused_count():
+        click.echo(f"edge: {queue.refused_count()} refused reads are kept aside: cordon edge refused {queue_file}",
+                   err=True)  # fmt: skip
     sender = Sender(queue, post_url, key, on_error=lambda message: click.echo(f"edge: {message}", err=True),
                     verify=verify)  # fmt: skip
     if len(queue):

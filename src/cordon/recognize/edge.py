@@ -33,8 +33,48 @@ class Queued:
     body: bytes
 
 
+@dataclass(frozen=True)
+class RefusedRead:
+    """A read the server refused for good, kept aside on the edge unit for a person to look at."""
+
+    event_id: str
+    body: bytes
+    reason: str
+    refused_at: float
+    """Unix time."""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    queued: int
+    oldest_queued_at: float | None
+    refused: int
+    oldest_refused_at: float | None
+
+
+class NotAQueue(ValueError):
+    """The file is not an edge unit's queue (or not a readable SQLite file)."""
+
+
 class DiskQueue:
-    """An append-only, durable outbox of reads (Cordon JSON), in the order they were put."""
+    """An append-only, durable outbox of reads (Cordon JSON), in the order they were put, and the reads the
+    server refused for good (`refused`), kept aside until a person resends or purges them."""
+
+    @classmethod
+    def open_existing(cls, path: Path) -> DiskQueue:
+        """An existing queue, for the `cordon edge` commands: NotAQueue when the file is missing or is not one
+        (nothing is created or changed in it)."""
+        if not path.is_file():
+            raise NotAQueue(f"{path}: no such queue file")
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
+                tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            probe.close()
+        except sqlite3.DatabaseError as exc:
+            raise NotAQueue(f"{path}: not an edge queue ({exc})") from None
+        if not {"outbox", "refused"} <= tables:
+            raise NotAQueue(f"{path}: not an edge queue (no outbox and refused tables)")
+        return cls(path)
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +126,51 @@ class DiskQueue:
     def refused_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM refused").fetchone()[0])
+
+    def refused_reads(self) -> list[RefusedRead]:
+        """The refused reads, oldest refusal first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, body, reason, refused_at FROM refused ORDER BY refused_at, event_id"
+            ).fetchall()
+        return [RefusedRead(str(e), bytes(b), str(r), float(t)) for e, b, r, t in rows]
+
+    def resend(self, event_ids: list[str] | None = None) -> int:
+        """Move refused reads (all of them with None) back to the end of the outbox, in one transaction, to be
+        sent again (once what made the server refuse them is fixed: the camera added to the zone, a key).
+        Returns how many moved; an id that is not refused is ignored."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                refused = [row[0] for row in self._db.execute("SELECT event_id FROM refused ORDER BY refused_at")]
+                known = set(refused)
+                chosen = refused if event_ids is None else [e for e in dict.fromkeys(event_ids) if e in known]
+                now = time.time()
+                for event_id in chosen:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO outbox (event_id, body, queued_at) "
+                        "SELECT event_id, body, ? FROM refused WHERE event_id = ?",
+                        (now, event_id),
+                    )
+                    self._db.execute("DELETE FROM refused WHERE event_id = ?", (event_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(chosen)
+
+    def purge_refused(self, older_than_s: float, now: float | None = None) -> int:
+        """Delete refused reads refused more than `older_than_s` seconds ago (they hold plates and images:
+        an edge unit must not keep them longer than a person needs to look at them). Returns how many."""
+        cutoff = (time.time() if now is None else now) - older_than_s
+        with self._lock:
+            return self._db.execute("DELETE FROM refused WHERE refused_at < ?", (cutoff,)).rowcount
+
+    def status(self) -> QueueStatus:
+        with self._lock:
+            queued, oldest_queued = self._db.execute("SELECT count(*), min(queued_at) FROM outbox").fetchone()
+            refused, oldest_refused = self._db.execute("SELECT count(*), min(refused_at) FROM refused").fetchone()
+        return QueueStatus(int(queued), oldest_queued, int(refused), oldest_refused)
 
     def close(self) -> None:
         with self._lock:
