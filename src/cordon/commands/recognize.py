@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import ssl
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -22,6 +26,7 @@ from cordon.commands.common import fail
 from cordon.errors import CordonError
 
 if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
+    from cordon.recognize.engine import Engines
     from cordon.recognize.pipeline import Recognizer
     from cordon.recognize.stages import Recognition
     from cordon.recognize.video import Reconnect
@@ -77,6 +82,11 @@ class _Out:
               "reading, e.g. 'NL=0.2,DE=0.05' near the Dutch border; unnamed ones keep the default "
               "(a Belgian zone near a border: docs/plate-formats.md). Env: CORDON_RECOGNIZE_TRAFFIC_MIX.")  # fmt: skip
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="CPU threads per model.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              envvar="CORDON_RECOGNIZE_WORKERS",
+              help="Images: processes reading in parallel, each with its own models (about 450 MB each), e.g. one "
+              "per core for a folder of evidence photos; the lines keep the order of the files. "
+              "Env: CORDON_RECOGNIZE_WORKERS.")  # fmt: skip
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CORDON_MODEL_CACHE",
               default=None, help="Where converted models are kept. Env: CORDON_MODEL_CACHE. Default: data/cache/models",
               )  # fmt: skip
@@ -121,6 +131,7 @@ def recognize(
     reader_name: str,
     traffic_mix: str | None,
     threads: int,
+    workers: int,
     cache_dir: Path | None,
     runtime: str,
     precision: str,
@@ -164,9 +175,7 @@ def recognize(
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
         fail("--crop reads plate images, not video")
-    from cordon.recognize.decode import GrammarDecoder
     from cordon.recognize.engine import choose_engines
-    from cordon.recognize.pipeline import WIDEN, build_recognizer
     from cordon.recognize.video import Reconnect
     from cordon.traffic_mix import TrafficMix, parse_traffic_mix
 
@@ -181,66 +190,131 @@ def recognize(
         fail(f"--runtime {runtime} --precision {precision}: {exc}")
     out = _Out(output_format == "table")
     reconnect = Reconnect(give_up_after_s=reconnect_for)
-    # Still photographs where nothing is found are searched again at a larger size, and weak readings are read
-    # again on a wider crop; video frames are not (most are empty, a live source must keep up, and the tracker
-    # votes over frames).
-    live = bool(edge or videos)
-    retry_size = None if live else 960
+    # Built for still photographs: where nothing is found they are searched again at a larger size, and weak
+    # readings are read again on a wider crop. Video and edge mode use its live view, the same models without
+    # those extras (most frames are empty, a live source must keep up, and the tracker votes over frames).
+    build = _Build(reader_name, not crop, cache_dir, engines, top, mix)
     try:
-        recognizer = build_recognizer(
-            reader_name,  # type: ignore[arg-type]
-            not crop,
-            cache_dir,
-            engines,
-            top=top,
-            retry_size=retry_size,
-            widen=0.0 if live else WIDEN,
-            decoder=GrammarDecoder(mix=mix),
-        )
+        recognizer = build.recognizer()
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None
-    import cv2
-
-    cv2.setNumThreads(threads)  # OpenCV's own pool follows --threads too (one camera per core by default)
+    _limit_threads(threads)
     if edge:
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
-        _edge(recognizer, mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id, gps_spec,
-              not no_images, drain_timeout, verify, refused_retention_days)  # fmt: skip
+        _edge(recognizer.live(), mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id,
+              gps_spec, not no_images, drain_timeout, verify, refused_retention_days)  # fmt: skip
         return
-    _images(recognizer, images, crop, out)
+    _images(recognizer, build, images, crop, out, workers)
     for video in videos:
-        _video(recognizer, mix, reconnect, video, out)
+        _video(recognizer.live(), mix, reconnect, video, out)
     if out.errors:
         fail(f"{out.errors} file(s) could not be read (see above)")
 
 
-def _images(recognizer: Recognizer, sources: list[str], crop: bool, out: _Out) -> None:
-    from cordon.recognize.images import ImageError, expand_paths, load_image
+@dataclass(frozen=True)
+class _Build:
+    """How to build the recognizer, in this process or in an image worker."""
+
+    reader_name: str
+    with_detector: bool
+    cache_dir: Path | None
+    engines: Engines
+    top: int
+    mix: TrafficMix
+
+    def recognizer(self) -> Recognizer:
+        from cordon.recognize.decode import GrammarDecoder
+        from cordon.recognize.pipeline import build_recognizer
+
+        return build_recognizer(
+            self.reader_name,  # type: ignore[arg-type]
+            self.with_detector,
+            self.cache_dir,
+            self.engines,
+            top=self.top,
+            decoder=GrammarDecoder(mix=self.mix),
+        )
+
+
+def _read_image(recognizer: Recognizer, path: Path, crop: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """One image file: its JSON lines, or the reason it could not be read."""
+    from cordon.recognize.images import ImageError, load_image
     from cordon.recognize.output import recognition_json
+
+    if not path.exists():
+        return [], "no such file"
+    try:
+        image = load_image(path)
+    except ImageError as exc:
+        return [], str(exc)
+    found: list[Recognition]
+    if crop:
+        read = recognizer.read_crop(image)
+        found = [read] if read is not None else []
+    else:
+        found = recognizer.recognize(image)
+    return [recognition_json(recognition, str(path)) for recognition in found], None
+
+
+_worker: tuple[Recognizer, bool] | None = None
+"""An image worker process's recognizer and crop flag (`_start_worker`)."""
+
+
+def _limit_threads(threads: int) -> None:
+    """Hold the libraries that keep their own thread pools to `threads`, as the models are (one camera per core
+    by default): OpenCV, and the BLAS under numpy, whose matrix products (the plate reader's resampling) would
+    otherwise spin a thread per core and burn a second core for a few per cent of speed."""
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    cv2.setNumThreads(threads)
+    threadpool_limits(limits=threads, user_api="blas")
+
+
+def _start_worker(build: _Build, crop: bool, threads: int) -> None:
+    global _worker  # one recognizer per worker process, built once
+    _limit_threads(threads)
+    _worker = (build.recognizer(), crop)
+
+
+def _work(path: str) -> tuple[list[dict[str, Any]], str | None]:
+    assert _worker is not None
+    recognizer, crop = _worker
+    return _read_image(recognizer, Path(path), crop)
+
+
+def _images(recognizer: Recognizer, build: _Build, sources: list[str], crop: bool, out: _Out, workers: int) -> None:
+    """Every image (folders expanded), its lines in the order given. With `workers` > 1, that many processes
+    read in parallel, each with its own models; a worker's failure stops the batch with one error."""
+    from cordon.recognize.images import expand_paths
 
     paths = list(expand_paths(Path(s) for s in sources))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True, disable=len(paths) < 10) as progress:
         task = progress.add_task("recognising", total=len(paths))
-        for path in paths:
-            progress.advance(task)
-            if not path.exists():
-                out.error(str(path), "no such file")
-                continue
-            try:
-                image = load_image(path)
-            except ImageError as exc:
-                out.error(str(path), str(exc))
-                continue
-            found: list[Recognition]
-            if crop:
-                read = recognizer.read_crop(image)
-                found = [read] if read is not None else []
-            else:
-                found = recognizer.recognize(image)
-            for recognition in found:
-                out.result(recognition_json(recognition, str(path)))
+        if workers > 1 and len(paths) > 1:
+            context = multiprocessing.get_context("spawn")  # no inherited model sessions or threads
+            with ProcessPoolExecutor(min(workers, len(paths)), context, _start_worker,
+                                     (build, crop, build.engines.detector.threads)) as pool:  # fmt: skip
+                try:
+                    results = pool.map(_work, [str(p) for p in paths], chunksize=2)
+                    _write(zip(paths, results, strict=True), out, progress, task)
+                except BrokenProcessPool as exc:
+                    raise CordonError("worker_failed", f"an image worker stopped: {exc}") from None
+            return
+        _write(((path, _read_image(recognizer, path, crop)) for path in paths), out, progress, task)
+
+
+def _write(
+    results: Iterable[tuple[Path, tuple[list[dict[str, Any]], str | None]]], out: _Out, progress: Progress, task: Any
+) -> None:
+    for path, (lines, error) in results:
+        progress.advance(task)
+        if error is not None:
+            out.error(str(path), error)
+        for line in lines:
+            out.result(line)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ defaults. Nothing is loaded at import time.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -179,6 +180,17 @@ class Recognizer:
         if self._better(candidates, first.candidates if first is not None else ()):
             return Recognition(candidates)
         return first
+
+    def live(self) -> Recognizer:
+        """This recognizer as video and edge mode run it, sharing its models: no second detection at a larger
+        size where nothing was found, no wider second reading of weak plates (a live source must keep up, and
+        the tracker's vote over frames does their job)."""
+        view = copy.copy(self)
+        view.options = replace(self.options, widen=0.0)
+        if self.detector is not None and getattr(self.detector, "retry_size", None) is not None:
+            view.detector = copy.copy(self.detector)
+            view.detector.retry_size = None  # type: ignore[attr-defined]
+        return view
 
     @property
     def members(self) -> tuple[Recognizer, ...]:
