@@ -183,6 +183,7 @@ def test_an_edge_camera_posts_over_https_trusting_the_zones_authority(tmp_path: 
         (["--post", "https://127.0.0.1:1", "--ca-file", "/nonexistent/ca.pem"], "--ca-file /nonexistent/ca.pem: not"),
         (["--post", "http://127.0.0.1:1", "--ca-file", "CA"], "--ca-file is for an https:// server"),
         (["--post", "cordon.example"], "--post 'cordon.example': expected the server's URL"),
+        (["--post", "https://127.0.0.1:1", "--workers", "2"], "--workers is for folders of images"),
     ],
 )
 def test_edge_trust_options_are_checked_before_any_work(args: list[str], message: str, pki: Pki) -> None:

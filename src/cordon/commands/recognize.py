@@ -170,6 +170,8 @@ def recognize(
         fail("edge mode needs both --camera and --post")
     if edge and (crop or len(sources) != 1):
         fail("edge mode takes exactly one video source (a file, a device or an RTSP/HTTP URL), without --crop")
+    if edge and workers > 1:
+        fail("--workers is for folders of images; edge mode reads its one source in one process")
     verify = _server_trust(post_url, ca_file) if edge else True
     images = [s for s in sources if not _is_video(s)]
     videos = [s for s in sources if _is_video(s)]
