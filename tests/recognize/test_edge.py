@@ -191,6 +191,8 @@ def test_a_person_looks_at_refused_reads_resends_them_once_fixed_and_purges(tmp_
 
 def test_refused_reads_are_deleted_after_their_retention(tmp_path: Path) -> None:
     queue = DiskQueue(tmp_path / "queue.sqlite3")
+    for name in ("queue.sqlite3", "queue.sqlite3-wal"):  # plates and positions: readable by its owner alone
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     for plate in ("1ABC234", "1XYZ987"):
         queue.put(*_read(plate, datetime.now(UTC)))
     old, recent = queue.head(2)

@@ -11,6 +11,7 @@ GPS for mobile units: a fixed position (`50.85,4.35`), or an NMEA log (`nmea:/ru
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import ssl
 import threading
@@ -78,6 +79,8 @@ class DiskQueue:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # plates, positions, crops: for the edge process's user alone (-wal, -shm follow)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
