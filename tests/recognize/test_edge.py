@@ -308,6 +308,25 @@ def test_a_stopped_edge_process_reads_out_the_vehicles_in_view(
     assert len(lines) < 8  # it stopped: the stream had eight passages to give
 
 
+def test_a_quiet_edge_unit_prints_no_plate(tmp_path: Path, server: Server, model_cache: Path) -> None:
+    """`--quiet`: the reads go to the server and nowhere else (under systemd stdout is the journal)."""
+    key = server.start()
+    assert server.runtime is not None
+    cars = samples(EU_DEV)[:1]
+    video = tmp_path / "street.avi"
+    write_passing_video(video, [s.path for s in cars])
+    key_file = tmp_path / "cam.key"
+    key_file.write_text(key + "\n")
+    args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--quiet",
+            "--queue", str(tmp_path / "q.sqlite3"), str(video)]  # fmt: skip
+    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    stored = [read for _, read in server.runtime.store.reads_after(0, 10)]
+    assert len(stored) == 1 and stored[0].plate not in result.output
+
+
 def test_gps_sources(tmp_path: Path) -> None:
     assert parse_gps("50.85,4.35") == FixedGps(GeoPoint(lat=50.85, lon=4.35))
     rmc = "$GPRMC,081502.00,A,5051.000,N,00421.000,E,0.0,0.0,271126,,,A*6C"

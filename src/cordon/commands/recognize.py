@@ -110,6 +110,9 @@ class _Out:
 @click.option("--lane", "lane_id", default=None, help="Edge mode: lane id sent with every read.")
 @click.option("--gps", "gps_spec", default=None, help="Edge mode, mobile units: LAT,LON or nmea:PATH (last fix).")
 @click.option("--no-images", is_flag=True, help="Edge mode: do not send the plate crop with each read.")
+@click.option("--quiet", is_flag=True,
+              help="Edge mode: do not print the reads on stdout. Under a service manager stdout goes to the "
+              "system journal, which would keep every plate for as long as it keeps logs.")  # fmt: skip
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Edge mode, at the end of a file: seconds to wait for the backlog to be sent.")  # fmt: skip
 @click.option("--ca-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -142,6 +145,7 @@ def recognize(
     lane_id: str | None,
     gps_spec: str | None,
     no_images: bool,
+    quiet: bool,
     drain_timeout: float,
     ca_file: Path | None,
     refused_retention_days: float,
@@ -205,7 +209,7 @@ def recognize(
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
         _edge(recognizer.live(), mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id,
-              gps_spec, not no_images, drain_timeout, verify, refused_retention_days)  # fmt: skip
+              gps_spec, not no_images, drain_timeout, verify, refused_retention_days, quiet)  # fmt: skip
         return
     _images(recognizer, build, images, crop, out, workers)
     for video in videos:
@@ -407,6 +411,7 @@ def _edge(
     drain_timeout: float,
     verify: ssl.SSLContext | bool,
     refused_retention_days: float,
+    quiet: bool,
 ) -> None:
     from cordon.recognize.edge import DiskQueue, Sender, parse_gps
     from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
@@ -446,7 +451,7 @@ def _edge(
         click.echo(f"edge: {message}", err=True)
 
     def emit(passage: Passage) -> None:
-        """Queue one passage's read on disk, wake the sender, print it."""
+        """Queue one passage's read on disk, wake the sender, print it (unless `quiet`)."""
         event_id = event_id_for(camera_id, passage.first_seen, passage.track)
         image = jpeg_base64(passage.crop) if send_images else None
         location = gps.position() if gps is not None else None
@@ -454,6 +459,8 @@ def _edge(
                           location=location, image_b64=image)  # fmt: skip
         queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
         sender.notify()
+        if quiet:
+            return
         out = recognition_json(passage.recognition, source) | {"eventId": event_id}
         sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
         sys.stdout.flush()
