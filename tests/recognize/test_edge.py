@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from cordon.cli import cli
+from cordon.commands.recognize import recognize
 from cordon.recognize.edge import DiskQueue, FixedGps, NmeaFileGps, Sender, parse_gps, parse_nmea
 from cordon.recognize.output import event_id_for, to_read_in
 from cordon.recognize.stages import Box, Candidate, Recognition
@@ -325,6 +327,19 @@ def test_a_quiet_edge_unit_prints_no_plate(tmp_path: Path, server: Server, model
     assert result.stdout == ""
     stored = [read for _, read in server.runtime.store.reads_after(0, 10)]
     assert len(stored) == 1 and stored[0].plate not in result.output
+
+
+def test_the_example_service_unit_runs_a_valid_command() -> None:
+    """examples/cordon-edge.service: its ExecStart parses as `cordon recognize` does (every option exists, every
+    value has the right type), with the options a service needs."""
+    unit = (Path(__file__).resolve().parents[2] / "examples" / "cordon-edge.service").read_text()
+    exec_start = unit.split("ExecStart=", 1)[1].split("\n# ", 1)[0].replace("\\\n", " ")
+    words = shlex.split(exec_start.replace("%i", "cam-n445-north"))
+    assert words[0].endswith("/cordon") and words[1] == "recognize"
+    context = recognize.make_context("recognize", words[2:])
+    assert context.params["quiet"] and context.params["ca_file"] and context.params["reconnect_for"] == 600
+    assert context.params["camera_id"] == "cam-n445-north" and context.params["sources"] == ("rtsp://10.0.0.5/stream",)
+    assert "Restart=on-failure" in unit and "UMask=0077" in unit
 
 
 def test_gps_sources(tmp_path: Path) -> None:
