@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -18,14 +18,18 @@ from rich.console import Console
 from rich.table import Table
 
 from cordon.commands.common import fail
-from cordon.recognize.edge import DiskQueue, NotAQueue, RefusedRead
 
-QUEUE_ARGUMENT = click.argument("queue_path", metavar="QUEUE", type=click.Path(dir_okay=False, path_type=Path))
-REFUSED_RETENTION_DAYS = 30
+if TYPE_CHECKING:  # the queue's module (and its HTTP client) loads only when a command runs
+    from cordon.recognize.edge import DiskQueue, RefusedRead
+
+REFUSED_RETENTION_DAYS = 30.0
 """How long edge mode keeps a refused read before deleting it at start (`--refused-retention-days`)."""
+QUEUE_ARGUMENT = click.argument("queue_path", metavar="QUEUE", type=click.Path(dir_okay=False, path_type=Path))
 
 
 def _open(path: Path) -> DiskQueue:
+    from cordon.recognize.edge import DiskQueue, NotAQueue
+
     try:
         return DiskQueue.open_existing(path)
     except NotAQueue as exc:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cordon.commands.common import fail
+from cordon.commands.edge import REFUSED_RETENTION_DAYS
 from cordon.errors import CordonError
 
 if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
@@ -119,7 +120,8 @@ class _Out:
               envvar="CORDON_EDGE_CA_FILE",
               help="Edge mode: PEM file of the authority that signed the server's HTTPS certificate (an internal "
               "CA), trusted instead of the system's. Env: CORDON_EDGE_CA_FILE.")  # fmt: skip
-@click.option("--refused-retention-days", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--refused-retention-days", type=click.FloatRange(min=0), default=REFUSED_RETENTION_DAYS,
+              show_default=True,
               help="Edge mode: reads the server refused for good are kept aside this long for a person "
               "(`cordon edge refused QUEUE`), then deleted at the next start.")  # fmt: skip
 @click.option("--reconnect-for", "reconnect_for", type=click.FloatRange(min=0), default=None,
