@@ -229,17 +229,27 @@ def test_the_edge_commands_touch_only_an_edge_queue(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.sqlite3").exists()
 
 
+def _started_with_key_file(server: Server, folder: Path) -> Path:
+    """Start the server and write the camera's new key to a file, as an operator hands it to an edge unit."""
+    key_file = folder / "cam.key"
+    key_file.write_text(server.start() + "\n")
+    assert server.runtime is not None
+    return key_file
+
+
+def _models_env(model_cache: Path) -> dict[str, str]:
+    return {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+
+
 def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server, model_cache: Path) -> None:
-    key = server.start()
+    key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
     cars = samples(EU_DEV)[:2]
     video = tmp_path / "street.avi"
     write_passing_video(video, [s.path for s in cars])
-    key_file = tmp_path / "cam.key"
-    key_file.write_text(key + "\n")
     args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--lane", "1",
             "--queue", str(tmp_path / "q.sqlite3"), "--gps", "51.0655,4.0401", str(video)]  # fmt: skip
-    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    env = _models_env(model_cache)
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -254,13 +264,11 @@ def test_edge_camera_rides_out_a_stream_outage(tmp_path: Path, server: Server, m
     """The camera's live MJPEG stream shows two cars, drops, comes back showing them again, then the camera goes
     down for good. The edge process reconnects, keeps reading after the outage, and gives up after
     `--reconnect-for` with a clear error; every passage it printed reached the server."""
-    key = server.start()
+    key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
     cars = samples(EU_DEV)[:2]
     frames = list(passing_frames([s.path for s in cars], frames_per_car=20))
-    key_file = tmp_path / "cam.key"
-    key_file.write_text(key + "\n")
-    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    env = _models_env(model_cache)
     with MjpegCamera(frames, sends=[None, None]) as camera:
         args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--lane", "1",
                 "--queue", str(tmp_path / "q.sqlite3"), "--reconnect-for", "1", camera.url]  # fmt: skip
@@ -282,13 +290,11 @@ def test_a_stopped_edge_process_reads_out_the_vehicles_in_view(
 ) -> None:
     """`systemctl stop` (SIGTERM) in the middle of a live stream: the edge process, a real process here, stops
     reading, votes the vehicle in view, sends what is queued and exits 0; nothing it printed is lost."""
-    key = server.start()
+    key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
     cars = samples(EU_DEV)[:2]
     frames = list(passing_frames([s.path for s in cars], frames_per_car=20)) * 4  # a stream that goes on
-    key_file = tmp_path / "cam.key"
-    key_file.write_text(key + "\n")
-    env = {**os.environ, "CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    env = {**os.environ, **_models_env(model_cache)}
     with MjpegCamera(frames, sends=[None]) as camera:
         args = [sys.executable, "-m", "cordon", "recognize", "--camera", CAMERA, "--post", server.url, "--key-file",
                 str(key_file), "--queue", str(tmp_path / "q.sqlite3"), camera.url]  # fmt: skip
@@ -312,16 +318,14 @@ def test_a_stopped_edge_process_reads_out_the_vehicles_in_view(
 
 def test_a_quiet_edge_unit_prints_no_plate(tmp_path: Path, server: Server, model_cache: Path) -> None:
     """`--quiet`: the reads go to the server and nowhere else (under systemd stdout is the journal)."""
-    key = server.start()
+    key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
     cars = samples(EU_DEV)[:1]
     video = tmp_path / "street.avi"
     write_passing_video(video, [s.path for s in cars])
-    key_file = tmp_path / "cam.key"
-    key_file.write_text(key + "\n")
     args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--quiet",
             "--queue", str(tmp_path / "q.sqlite3"), str(video)]  # fmt: skip
-    env = {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    env = _models_env(model_cache)
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""

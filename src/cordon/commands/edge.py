@@ -8,6 +8,8 @@ other file without touching it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +29,19 @@ REFUSED_RETENTION_DAYS = 30.0
 QUEUE_ARGUMENT = click.argument("queue_path", metavar="QUEUE", type=click.Path(dir_okay=False, path_type=Path))
 
 
-def _open(path: Path) -> DiskQueue:
+@contextmanager
+def _opened(path: Path) -> Iterator[DiskQueue]:
+    """An existing edge queue for the block, closed after it; a clean failure for any other file."""
     from cordon.recognize.edge import DiskQueue, NotAQueue
 
     try:
-        return DiskQueue.open_existing(path)
+        queue = DiskQueue.open_existing(path)
     except NotAQueue as exc:
         fail(str(exc))
+    try:
+        yield queue
+    finally:
+        queue.close()
 
 
 def _when(unix: float | None) -> str:
@@ -72,11 +80,8 @@ def edge() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 def status(queue_path: Path, as_json: bool) -> None:
     """Reads waiting to be sent and reads refused, with the oldest of each."""
-    queue = _open(queue_path)
-    try:
+    with _opened(queue_path) as queue:
         state = queue.status()
-    finally:
-        queue.close()
     figures = {
         "queued": state.queued,
         "oldestQueued": _when(state.oldest_queued_at),
@@ -95,11 +100,8 @@ def status(queue_path: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of a table.")
 def refused(queue_path: Path, as_json: bool) -> None:
     """The reads the server refused for good, oldest refusal first, with the server's reason."""
-    queue = _open(queue_path)
-    try:
+    with _opened(queue_path) as queue:
         reads = [_describe(read) for read in queue.refused_reads()]
-    finally:
-        queue.close()
     if as_json:
         for read in reads:
             click.echo(orjson.dumps(read).decode())
@@ -120,14 +122,11 @@ def resend(queue_path: Path, event_ids: tuple[str, ...], all_reads: bool) -> Non
     the camera added to the zone, a new key). Name them by EVENT_IDS, or give --all."""
     if bool(event_ids) == all_reads:
         fail("name the refused reads to resend by their event ids, or give --all (not both)")
-    queue = _open(queue_path)
-    try:
+    with _opened(queue_path) as queue:
         unknown = sorted(set(event_ids) - {read.event_id for read in queue.refused_reads()})
         if unknown:
             fail(f"not among the refused reads: {', '.join(unknown)} (nothing was moved)")
         moved = queue.resend(None if all_reads else list(event_ids))
-    finally:
-        queue.close()
     click.echo(f"{moved} reads back in the queue; the next edge run sends them")
 
 
@@ -138,9 +137,6 @@ def resend(queue_path: Path, event_ids: tuple[str, ...], all_reads: bool) -> Non
 def purge(queue_path: Path, older_than_days: float) -> None:
     """Delete refused reads: they hold plates and images, and an edge unit keeps them only as long as a person
     needs to look at them."""
-    queue = _open(queue_path)
-    try:
+    with _opened(queue_path) as queue:
         deleted = queue.purge_refused(older_than_days * 86_400)
-    finally:
-        queue.close()
     click.echo(f"{deleted} refused reads deleted")
