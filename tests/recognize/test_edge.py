@@ -30,7 +30,7 @@ from cordon.runtime import Runtime, build_runtime
 from cordon.server import ServerThread, free_port
 from cordon.settings import Settings
 from tests.conftest import SMALL_ZONE
-from tests.recognize.conftest import EU_DEV, MjpegCamera, passing_frames, samples, write_passing_video
+from tests.recognize.conftest import EU_DEV, MjpegCamera, Sample, passing_frames, samples, write_passing_video
 
 CAMERA = "cam-school"
 
@@ -237,6 +237,14 @@ def _started_with_key_file(server: Server, folder: Path) -> Path:
     return key_file
 
 
+def _street_video(folder: Path, count: int) -> tuple[list[Sample], Path]:
+    """The first `count` dev scenes as cars passing a camera, in a video file."""
+    cars = samples(EU_DEV)[:count]
+    video = folder / "street.avi"
+    write_passing_video(video, [s.path for s in cars])
+    return cars, video
+
+
 def _models_env(model_cache: Path) -> dict[str, str]:
     return {"CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
 
@@ -244,9 +252,7 @@ def _models_env(model_cache: Path) -> dict[str, str]:
 def test_edge_command_posts_one_read_per_vehicle(tmp_path: Path, server: Server, model_cache: Path) -> None:
     key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
-    cars = samples(EU_DEV)[:2]
-    video = tmp_path / "street.avi"
-    write_passing_video(video, [s.path for s in cars])
+    _, video = _street_video(tmp_path, 2)
     args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--lane", "1",
             "--queue", str(tmp_path / "q.sqlite3"), "--gps", "51.0655,4.0401", str(video)]  # fmt: skip
     env = _models_env(model_cache)
@@ -320,9 +326,7 @@ def test_a_quiet_edge_unit_prints_no_plate(tmp_path: Path, server: Server, model
     """`--quiet`: the reads go to the server and nowhere else (under systemd stdout is the journal)."""
     key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
-    cars = samples(EU_DEV)[:1]
-    video = tmp_path / "street.avi"
-    write_passing_video(video, [s.path for s in cars])
+    _, video = _street_video(tmp_path, 1)
     args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--quiet",
             "--queue", str(tmp_path / "q.sqlite3"), str(video)]  # fmt: skip
     env = _models_env(model_cache)
