@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from cordon.cli import cli
 from cordon.commands.recognize import recognize
-from cordon.recognize.edge import DiskQueue, FixedGps, NmeaFileGps, Sender, parse_gps, parse_nmea
+from cordon.recognize.edge import DiskQueue, FixedGps, NmeaFileGps, Sender, parse_gps, parse_nmea, parse_nmea_fix
 from cordon.recognize.output import event_id_for, to_read_in
 from cordon.recognize.stages import Box, Candidate, Recognition
 from cordon.records import GeoPoint
@@ -322,19 +322,25 @@ def test_a_stopped_edge_process_reads_out_the_vehicles_in_view(
     assert len(lines) < 8  # it stopped: the stream had eight passages to give
 
 
-def test_a_quiet_edge_unit_prints_no_plate(tmp_path: Path, server: Server, model_cache: Path) -> None:
+def test_a_quiet_edge_unit_prints_no_plate_and_drops_a_stale_gps_fix(
+    tmp_path: Path, server: Server, model_cache: Path
+) -> None:
     """`--quiet`: the reads go to the server and nowhere else (under systemd stdout is the journal)."""
     key_file = _started_with_key_file(server, tmp_path)
     assert server.runtime is not None
     _, video = _street_video(tmp_path, 1)
+    stale = tmp_path / "gps.nmea"  # the receiver lost the sky a minute ago
+    stale.write_text(_rmc(datetime.now(UTC) - timedelta(seconds=60)) + "\n")
     args = ["recognize", "--camera", CAMERA, "--post", server.url, "--key-file", str(key_file), "--quiet",
-            "--queue", str(tmp_path / "q.sqlite3"), str(video)]  # fmt: skip
+            "--gps", f"nmea:{stale}", "--queue", str(tmp_path / "q.sqlite3"), str(video)]  # fmt: skip
     env = _models_env(model_cache)
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     stored = [read for _, read in server.runtime.store.reads_after(0, 10)]
     assert len(stored) == 1 and stored[0].plate not in result.output
+    assert stored[0].location is None  # no position rather than a minute-old one, and the operator is told
+    assert "no fresh GPS fix: reads go without a position" in result.stderr
 
 
 def test_the_example_service_unit_runs_a_valid_command() -> None:
@@ -350,17 +356,53 @@ def test_the_example_service_unit_runs_a_valid_command() -> None:
     assert "Restart=on-failure" in unit and "UMask=0077" in unit
 
 
+def _nmea(body: str) -> str:
+    """An NMEA sentence with its checksum."""
+    checksum = 0
+    for char in body:
+        checksum ^= ord(char)
+    return f"${body}*{checksum:02X}"
+
+
+def _rmc(at: datetime, lat: str = "5051.000,N", lon: str = "00421.000,E", status: str = "A") -> str:
+    return _nmea(f"GPRMC,{at:%H%M%S}.00,{status},{lat},{lon},0.0,0.0,{at:%d%m%y},,,A")
+
+
+def _gga(at: datetime, lat: str = "5103.930,N", lon: str = "00402.406,E") -> str:
+    return _nmea(f"GPGGA,{at:%H%M%S}.00,{lat},{lon},1,08,1.0,10.0,M,47.0,M,,")
+
+
 def test_gps_sources(tmp_path: Path) -> None:
     assert parse_gps("50.85,4.35") == FixedGps(GeoPoint(lat=50.85, lon=4.35))
-    rmc = "$GPRMC,081502.00,A,5051.000,N,00421.000,E,0.0,0.0,271126,,,A*6C"
-    gga = "$GPGGA,081503.00,5103.930,N,00402.406,E,1,08,1.0,10.0,M,47.0,M,,*5B"
-    point = parse_nmea(rmc)
-    assert point is not None and round(point.lat, 4) == 50.85 and round(point.lon, 4) == 4.35
+    now = datetime.now(UTC).replace(microsecond=0)
+    rmc, gga = _rmc(now - timedelta(seconds=2)), _gga(now - timedelta(seconds=1))
+    fix = parse_nmea_fix(rmc, now)
+    assert fix is not None and round(fix.point.lat, 4) == 50.85 and round(fix.point.lon, 4) == 4.35
+    assert fix.at == now - timedelta(seconds=2)
+    assert parse_nmea(rmc) == fix.point
     log = tmp_path / "gps.nmea"
-    log.write_text(f"{rmc}\n{gga}\n$GPRMC,081504.00,V,,,,,,,271126,,,N*00\n")
+    log.write_text(f"{rmc}\n{gga}\n{_rmc(now, status='V')}\n")
     last = NmeaFileGps(log).position()
     assert last is not None and round(last.lat, 4) == 51.0655  # the void fix after it is ignored
     assert parse_gps(f"nmea:{log}").position() == last
     assert NmeaFileGps(tmp_path / "absent").position() is None
     with pytest.raises(ValueError, match="LAT,LON"):
         parse_gps("somewhere")
+
+
+def test_a_damaged_or_stale_gps_fix_is_not_a_position(tmp_path: Path) -> None:
+    """A sentence damaged on the serial line (wrong checksum) is not read; a fix older than `max_age_s` (the
+    receiver lost the sky, gpsd stopped writing) gives no position rather than an old one."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    good = _rmc(now)
+    damaged = good.replace("5051.000", "5951.000")  # one digit flipped, the checksum kept
+    assert parse_nmea_fix(damaged) is None
+    assert parse_nmea_fix(good.split("*")[0]) is not None  # a sentence without a checksum is taken as it is
+    log = tmp_path / "gps.nmea"
+    log.write_text(f"{_rmc(now - timedelta(seconds=60))}\n{damaged}\n")
+    assert NmeaFileGps(log).position() is None  # the valid fix is a minute old
+    assert NmeaFileGps(log, max_age_s=120).position() is not None
+    # GGA has no date: a fix from 23:59:58 read at 00:00:01 is two seconds old, not a day ahead.
+    midnight = datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC)
+    late = parse_nmea_fix(_gga(midnight - timedelta(seconds=3)), now=midnight)
+    assert late is not None and late.at == midnight - timedelta(seconds=3)

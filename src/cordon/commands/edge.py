@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import orjson
@@ -20,20 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from cordon.commands.common import fail
+from cordon.recognize.edge import DiskQueue, NotAQueue, RefusedRead
 
-if TYPE_CHECKING:  # the queue's module (and its HTTP client) loads only when a command runs
-    from cordon.recognize.edge import DiskQueue, RefusedRead
-
-REFUSED_RETENTION_DAYS = 30.0
-"""How long edge mode keeps a refused read before deleting it at start (`--refused-retention-days`)."""
 QUEUE_ARGUMENT = click.argument("queue_path", metavar="QUEUE", type=click.Path(dir_okay=False, path_type=Path))
 
 
 @contextmanager
 def _opened(path: Path) -> Iterator[DiskQueue]:
     """An existing edge queue for the block, closed after it; a clean failure for any other file."""
-    from cordon.recognize.edge import DiskQueue, NotAQueue
-
     try:
         queue = DiskQueue.open_existing(path)
     except NotAQueue as exc:

@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cordon.commands.common import fail
-from cordon.commands.edge import REFUSED_RETENTION_DAYS
 from cordon.errors import CordonError
+from cordon.recognize.edge import GPS_MAX_AGE_S, REFUSED_RETENTION_DAYS
 
 if TYPE_CHECKING:  # the models' libraries (OpenCV, onnxruntime) load only when the command runs
     from cordon.recognize.engine import Engines
@@ -110,6 +110,9 @@ class _Out:
               help="Edge mode: disk queue of unsent reads. Default: data/edge/<camera>.sqlite3")  # fmt: skip
 @click.option("--lane", "lane_id", default=None, help="Edge mode: lane id sent with every read.")
 @click.option("--gps", "gps_spec", default=None, help="Edge mode, mobile units: LAT,LON or nmea:PATH (last fix).")
+@click.option("--gps-max-age", type=click.FloatRange(min=0, min_open=True), default=GPS_MAX_AGE_S, show_default=True,
+              help="Edge mode, --gps nmea:PATH: seconds after which the last fix is no longer the unit's position; "
+              "a read then goes without one rather than with a wrong one.")  # fmt: skip
 @click.option("--no-images", is_flag=True, help="Edge mode: do not send the plate crop with each read.")
 @click.option("--quiet", is_flag=True,
               help="Edge mode: do not print the reads on stdout. Under a service manager stdout goes to the "
@@ -146,6 +149,7 @@ def recognize(
     queue_path: Path | None,
     lane_id: str | None,
     gps_spec: str | None,
+    gps_max_age: float,
     no_images: bool,
     quiet: bool,
     drain_timeout: float,
@@ -211,7 +215,7 @@ def recognize(
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
         _edge(recognizer.live(), mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id,
-              gps_spec, not no_images, drain_timeout, verify, refused_retention_days, quiet)  # fmt: skip
+              gps_spec, gps_max_age, not no_images, drain_timeout, verify, refused_retention_days, quiet)  # fmt: skip
         return
     _images(recognizer, build, images, crop, out, workers)
     for video in videos:
@@ -409,6 +413,7 @@ def _edge(
     queue_path: Path | None,
     lane_id: str | None,
     gps_spec: str | None,
+    gps_max_age: float,
     send_images: bool,
     drain_timeout: float,
     verify: ssl.SSLContext | bool,
@@ -429,7 +434,7 @@ def _edge(
 
     key = _read_key(key_file)
     try:
-        gps = parse_gps(gps_spec) if gps_spec else None
+        gps = parse_gps(gps_spec, gps_max_age) if gps_spec else None
     except ValueError as exc:
         fail(str(exc))
     queue_file = queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3"
@@ -448,6 +453,7 @@ def _edge(
     live = is_stream(source)
     skipper = FrameSkipper(fps=25.0) if live else None
     lost: SourceLost | None = None
+    gps_fresh = True  # logged once each way: the fix goes stale, the fix comes back
 
     def log(message: str) -> None:
         click.echo(f"edge: {message}", err=True)
@@ -456,7 +462,12 @@ def _edge(
         """Queue one passage's read on disk, wake the sender, print it (unless `quiet`)."""
         event_id = event_id_for(camera_id, passage.first_seen, passage.track)
         image = jpeg_base64(passage.crop) if send_images else None
+        nonlocal gps_fresh
         location = gps.position() if gps is not None else None
+        if gps is not None and (location is not None) != gps_fresh:
+            gps_fresh = location is not None
+            log("GPS fix back" if gps_fresh else "no fresh GPS fix: reads go without a position until one comes "
+                "(the server keeps a mobile camera's read without one aside)")  # fmt: skip
         read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
                           location=location, image_b64=image)  # fmt: skip
         queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,12 @@ import httpx
 import orjson
 
 from cordon.records import GeoPoint
+
+REFUSED_RETENTION_DAYS = 30.0
+"""How long edge mode keeps a refused read before deleting it at start (`--refused-retention-days`)."""
+GPS_MAX_AGE_S = 10.0
+"""A fix older than this is not a mobile unit's position any more: the receiver lost the sky, or gpsd stopped
+(`--gps-max-age`)."""
 
 
 @dataclass(frozen=True)
@@ -322,46 +329,103 @@ def _nmea_degrees(value: str, hemisphere: str) -> float:
     return -degrees if hemisphere in ("S", "W") else degrees
 
 
-def parse_nmea(line: str) -> GeoPoint | None:
-    """A position from one NMEA RMC (status A) or GGA (fix quality > 0) sentence, else None."""
-    body = line.strip().split("*", 1)[0]
-    fields = body.split(",")
-    kind = fields[0][-3:] if fields and fields[0].startswith("$") else ""
+@dataclass(frozen=True)
+class NmeaFix:
+    """A valid position from one NMEA sentence, and when the receiver took it (UTC; None if the sentence has no
+    time)."""
+
+    point: GeoPoint
+    at: datetime | None
+
+
+def _nmea_checksum_ok(line: str) -> bool:
+    """True when the sentence's `*hh` checksum (XOR of the characters between `$` and `*`) matches, or when it
+    carries none; a sentence damaged on a serial line fails."""
+    body, star, given = line.strip().partition("*")
+    if not star:
+        return True
+    computed = 0
+    for char in body.lstrip("$!"):
+        computed ^= ord(char)
+    return given[:2].upper() == f"{computed:02X}"
+
+
+def _nmea_time(hhmmss: str, ddmmyy: str | None, now: datetime) -> datetime | None:
+    """The fix's UTC time: RMC gives date and time; GGA the time only, taken on the day that puts it nearest to
+    `now` (a fix just before midnight read just after it)."""
+    if len(hhmmss) < 6:
+        return None
     try:
-        if kind == "RMC" and len(fields) > 6 and fields[2] == "A":
-            return GeoPoint(lat=_nmea_degrees(fields[3], fields[4]), lon=_nmea_degrees(fields[5], fields[6]))
+        hour, minute, second = int(hhmmss[0:2]), int(hhmmss[2:4]), float(hhmmss[4:])
+        if ddmmyy:
+            day, month, year = int(ddmmyy[0:2]), int(ddmmyy[2:4]), 2000 + int(ddmmyy[4:6])
+            base = datetime(year, month, day, tzinfo=UTC)
+        else:
+            base = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        at = base + timedelta(hours=hour, minutes=minute, seconds=second)
+    except ValueError:
+        return None
+    if not ddmmyy and at - now > timedelta(hours=12):
+        at -= timedelta(days=1)
+    return at
+
+
+def parse_nmea_fix(line: str, now: datetime | None = None) -> NmeaFix | None:
+    """A fix from one NMEA RMC (status A) or GGA (fix quality > 0) sentence with a right checksum, else None."""
+    if not _nmea_checksum_ok(line):
+        return None
+    fields = line.strip().split("*", 1)[0].split(",")
+    kind = fields[0][-3:] if fields and fields[0].startswith("$") else ""
+    clock = now or datetime.now(UTC)
+    try:
+        if kind == "RMC" and len(fields) > 9 and fields[2] == "A":
+            point = GeoPoint(lat=_nmea_degrees(fields[3], fields[4]), lon=_nmea_degrees(fields[5], fields[6]))
+            return NmeaFix(point, _nmea_time(fields[1], fields[9], clock))
         if kind == "GGA" and len(fields) > 6 and fields[6] not in ("", "0"):
-            return GeoPoint(lat=_nmea_degrees(fields[2], fields[3]), lon=_nmea_degrees(fields[4], fields[5]))
+            point = GeoPoint(lat=_nmea_degrees(fields[2], fields[3]), lon=_nmea_degrees(fields[4], fields[5]))
+            return NmeaFix(point, _nmea_time(fields[1], None, clock))
     except ValueError:
         return None
     return None
 
 
+def parse_nmea(line: str) -> GeoPoint | None:
+    """The position of `parse_nmea_fix`, whatever its age."""
+    fix = parse_nmea_fix(line)
+    return fix.point if fix is not None else None
+
+
 @dataclass(frozen=True)
 class NmeaFileGps:
-    """The last fix in an NMEA log file (read from its last 64 KiB on every call)."""
+    """The last fix in an NMEA log file (read from its last 64 KiB on every call), if it is fresh: taken less
+    than `max_age_s` ago by its own time stamp (by the file's modification time for a sentence without one).
+    A stale fix gives None: a read then goes without a position rather than with a wrong one."""
 
     path: Path
+    max_age_s: float = GPS_MAX_AGE_S
 
     def position(self) -> GeoPoint | None:
+        now = datetime.now(UTC)
         try:
             with self.path.open("rb") as handle:
                 handle.seek(0, 2)
                 handle.seek(max(0, handle.tell() - 65536))
                 lines = handle.read().decode("ascii", "replace").splitlines()
+                written = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
         except OSError:
             return None
         for line in reversed(lines):
-            point = parse_nmea(line)
-            if point is not None:
-                return point
+            fix = parse_nmea_fix(line, now)
+            if fix is not None:
+                taken = fix.at or written
+                return fix.point if abs((now - taken).total_seconds()) <= self.max_age_s else None
         return None
 
 
-def parse_gps(spec: str) -> GpsSource:
-    """`LAT,LON` or `nmea:PATH`."""
+def parse_gps(spec: str, max_age_s: float = GPS_MAX_AGE_S) -> GpsSource:
+    """`LAT,LON` or `nmea:PATH` (fixes older than `max_age_s` are not used)."""
     if spec.startswith("nmea:"):
-        return NmeaFileGps(Path(spec[5:]))
+        return NmeaFileGps(Path(spec[5:]), max_age_s)
     try:
         lat, lon = (float(part) for part in spec.split(","))
         return FixedGps(GeoPoint(lat=lat, lon=lon))
