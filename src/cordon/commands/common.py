@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -56,3 +60,23 @@ def cli_actor() -> str:
 def record_cli_action(audit: AuditRecorder, action: str, query: dict[str, Any] | None = None, **details: Any) -> None:
     """Record in the audit trail what the console's user just did."""
     audit.record(AuditEvent(actor=cli_actor(), client="cli", action=action, at=utcnow(), query=query, details=details))
+
+
+@contextmanager
+def stop_on_signals(log: Callable[[str], None]) -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT (a service stopped, Ctrl-C) while the block runs: a live source then ends
+    as a file does, so the vehicles in view are still read out and the queue drained. The previous handlers come
+    back after the block. Outside the main thread signals cannot be caught, and the event is never set."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log(f"{signal.Signals(signum).name}: stopping after the vehicles in view")
+        stop.set()
+
+    caught = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+    previous = {sig: signal.signal(sig, on_signal) for sig in caught}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
-import ssl
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import click
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cordon.commands.common import fail
+from cordon.commands.common import fail, stop_on_signals
+from cordon.commands.edge import EdgeOptions, run_edge, server_trust
 from cordon.errors import CordonError
 from cordon.recognize.edge import GPS_MAX_AGE_S, REFUSED_RETENTION_DAYS
 
@@ -182,7 +178,7 @@ def recognize(
         fail("edge mode takes exactly one video source (a file, a device or an RTSP/HTTP URL), without --crop")
     if edge and workers > 1:
         fail("--workers is for folders of images; edge mode reads its one source in one process")
-    verify = _server_trust(post_url, ca_file) if edge else True
+    verify = server_trust(post_url, ca_file) if edge else True
     images = [s for s in sources if not _is_video(s)]
     videos = [s for s in sources if _is_video(s)]
     if videos and crop:
@@ -214,8 +210,9 @@ def recognize(
     if edge:
         assert camera_id is not None and post_url is not None
         click.echo(f"edge: camera {camera_id}, models on {engines.describe()}", err=True)
-        _edge(recognizer.live(), mix, reconnect, sources[0], camera_id, post_url, key_file, queue_path, lane_id,
-              gps_spec, gps_max_age, not no_images, drain_timeout, verify, refused_retention_days, quiet)  # fmt: skip
+        options = EdgeOptions(camera_id, post_url, key_file, queue_path, lane_id, gps_spec, gps_max_age, not no_images,
+                              drain_timeout, verify, refused_retention_days, quiet)  # fmt: skip
+        run_edge(recognizer.live(), mix, reconnect, sources[0], options)
         return
     _images(recognizer, build, images, crop, out, workers)
     for video in videos:
@@ -329,26 +326,6 @@ def _write(
             out.result(line)
 
 
-@contextmanager
-def _stop_on_signals(log: Callable[[str], None]) -> Iterator[threading.Event]:
-    """An event set by SIGTERM or SIGINT (a service stopped, Ctrl-C) while the block runs: a live source then ends
-    as a file does, so the vehicles in view are still read out and the queue drained. The previous handlers come
-    back after the block. Outside the main thread signals cannot be caught, and the event is never set."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log(f"{signal.Signals(signum).name}: stopping after the vehicles in view")
-        stop.set()
-
-    caught = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
-    previous = {sig: signal.signal(sig, on_signal) for sig in caught}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source: str, out: _Out) -> None:
     from cordon.recognize.output import recognition_json
     from cordon.recognize.video import PlateTracker, is_stream, open_frames, passages
@@ -357,7 +334,7 @@ def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source
         click.echo(message, err=True)
 
     try:  # a file interrupted is aborted as usual; a live stream stops cleanly (it has no end of its own)
-        with _stop_on_signals(log) if is_stream(source) else nullcontext(None) as stop:
+        with stop_on_signals(log) if is_stream(source) else nullcontext(None) as stop:
             frames = open_frames(source, reconnect=reconnect, on_event=log, stop=stop)
             for passage in passages(recognizer, frames, PlateTracker(mix=mix)):
                 line = recognition_json(passage.recognition, source)
@@ -366,137 +343,3 @@ def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source
                 out.result(line)
     except ValueError as exc:
         out.error(source, str(exc))
-
-
-def _server_trust(post_url: str | None, ca_file: Path | None) -> ssl.SSLContext | bool:
-    """How edge mode checks the server: the system's authorities, or `--ca-file`'s (checked here, before any
-    model loads). A plain-HTTP URL to another machine gets a warning: reads, images and the key would cross the
-    network unencrypted."""
-    assert post_url is not None
-    parsed = urlsplit(post_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        fail(f"--post {post_url!r}: expected the server's URL, e.g. https://cordon.example")
-    if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1"):
-        click.echo(f"edge: warning: {post_url} is plain HTTP: reads, plate images and the camera key cross the "
-                   "network unencrypted; use https", err=True)  # fmt: skip
-    if ca_file is None:
-        return True
-    if parsed.scheme != "https":
-        fail("--ca-file is for an https:// server")
-    try:
-        return ssl.create_default_context(cafile=str(ca_file))
-    except (OSError, ssl.SSLError) as exc:
-        fail(f"--ca-file {ca_file}: not a readable PEM certificate file ({exc})")
-
-
-def _read_key(key_file: Path | None) -> str:
-    if key_file is not None:
-        try:
-            key = key_file.read_text().strip()
-        except OSError as exc:
-            fail(f"cannot read the key file {key_file}: {exc.strerror}")
-    else:
-        key = os.environ.get("CORDON_CAMERA_KEY", "").strip()
-    if not key:
-        fail("edge mode needs the camera's API key: --key-file FILE or env CORDON_CAMERA_KEY")
-    return key
-
-
-def _edge(
-    recognizer: Recognizer,
-    mix: TrafficMix,
-    reconnect: Reconnect,
-    source: str,
-    camera_id: str,
-    post_url: str,
-    key_file: Path | None,
-    queue_path: Path | None,
-    lane_id: str | None,
-    gps_spec: str | None,
-    gps_max_age: float,
-    send_images: bool,
-    drain_timeout: float,
-    verify: ssl.SSLContext | bool,
-    refused_retention_days: float,
-    quiet: bool,
-) -> None:
-    from cordon.recognize.edge import DiskQueue, Sender, parse_gps
-    from cordon.recognize.output import event_id_for, jpeg_base64, recognition_json, to_read_in
-    from cordon.recognize.video import (
-        FrameSkipper,
-        Passage,
-        PlateTracker,
-        SourceLost,
-        is_stream,
-        open_frames,
-        passages,
-    )
-
-    key = _read_key(key_file)
-    try:
-        gps = parse_gps(gps_spec, gps_max_age) if gps_spec else None
-    except ValueError as exc:
-        fail(str(exc))
-    queue_file = queue_path or Path("data") / "edge" / f"{camera_id}.sqlite3"
-    queue = DiskQueue(queue_file)
-    purged = queue.purge_refused(refused_retention_days * 86_400)
-    if purged:
-        click.echo(f"edge: {purged} refused reads older than {refused_retention_days:g} days deleted", err=True)
-    if queue.refused_count():
-        click.echo(f"edge: {queue.refused_count()} refused reads are kept aside: cordon edge refused {queue_file}",
-                   err=True)  # fmt: skip
-    sender = Sender(queue, post_url, key, on_error=lambda message: click.echo(f"edge: {message}", err=True),
-                    verify=verify)  # fmt: skip
-    if len(queue):
-        click.echo(f"edge: {len(queue)} reads from an earlier run are queued; sending them first", err=True)
-    sender.start()
-    live = is_stream(source)
-    skipper = FrameSkipper(fps=25.0) if live else None
-    lost: SourceLost | None = None
-    gps_fresh = True  # logged once each way: the fix goes stale, the fix comes back
-
-    def log(message: str) -> None:
-        click.echo(f"edge: {message}", err=True)
-
-    def emit(passage: Passage) -> None:
-        """Queue one passage's read on disk, wake the sender, print it (unless `quiet`)."""
-        event_id = event_id_for(camera_id, passage.first_seen, passage.track)
-        image = jpeg_base64(passage.crop) if send_images else None
-        nonlocal gps_fresh
-        location = gps.position() if gps is not None else None
-        if gps is not None and (location is not None) != gps_fresh:
-            gps_fresh = location is not None
-            log("GPS fix back" if gps_fresh else "no fresh GPS fix: reads go without a position until one comes "
-                "(the server keeps a mobile camera's read without one aside)")  # fmt: skip
-        read = to_read_in(passage.recognition, camera_id, passage.first_seen, event_id, lane_id=lane_id,
-                          location=location, image_b64=image)  # fmt: skip
-        queue.put(event_id, orjson.dumps(read.model_dump(mode="json", by_alias=True, exclude_none=True)))
-        sender.notify()
-        if quiet:
-            return
-        out = recognition_json(passage.recognition, source) | {"eventId": event_id}
-        sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
-        sys.stdout.flush()
-
-    try:
-        with _stop_on_signals(log) as stop:
-            frames = open_frames(source, skipper=skipper, reconnect=reconnect, on_event=log, stop=stop)
-            try:
-                for passage in passages(recognizer, frames, PlateTracker(mix=mix), skipper):
-                    emit(passage)
-            except SourceLost as exc:  # the vehicles still in view were queued first
-                lost = exc
-        sender.stop()
-        drained = sender.drain(drain_timeout)
-    except ValueError as exc:
-        raise CordonError("video_source", f"{source}: {exc}") from None
-    finally:
-        sender.stop()
-        sender.close()
-        left = len(queue)
-        queue.close()
-    if lost is not None:
-        queued = f"; {left} reads still queued, sent on the next start" if left else ""
-        fail(f"{source}: {lost}{queued}")
-    if not drained:
-        fail(f"{left} reads still queued (server unreachable); they are sent on the next start")
