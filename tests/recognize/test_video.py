@@ -171,7 +171,7 @@ def test_a_live_stream_that_drops_is_reopened_and_its_frames_go_on() -> None:
     assert any("the stream stopped; reconnecting in 0.05 s (attempt 1)" in e for e in events)
     assert any("back after" in e for e in events)
     assert any("cannot reopen it" in e for e in events)
-    assert took < 5
+    assert took < 15  # no wait hangs: the stream is given up within a few seconds of its last frame
 
 
 def test_a_stalled_stream_counts_as_dropped() -> None:
@@ -183,7 +183,7 @@ def test_a_stalled_stream_counts_as_dropped() -> None:
         with pytest.raises(SourceLost):
             for frame in open_frames(camera.url, reconnect=FAST):
                 received.append(frame)
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 20  # well before the 30 s stall ends
     assert [_level(f) for f in received] == [0, 1, 2, *range(6)]
 
 
