@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -189,3 +191,45 @@ def test_one_thread_means_one_thread_in_blas_too() -> None:
     assert before and len(after) >= len(before) and set(after) == {1}  # OpenCV may bring a BLAS of its own
     if (os.cpu_count() or 1) > 1:
         assert max(before) > 1  # what it would have been
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+@pytest.mark.timeout(180)
+def test_workers_end_with_a_killed_batch(tmp_path: Path, model_cache: Path) -> None:
+    """A batch stopped with SIGTERM (or killed) ends at once and leaves no worker behind holding its models."""
+    frame = np.full((720, 1280, 3), 120, np.uint8)
+    cv2.rectangle(frame, (500, 400), (760, 460), (255, 255, 255), -1)
+    ok, jpeg = cv2.imencode(".jpg", frame)
+    assert ok
+    for i in range(400):
+        (tmp_path / f"img_{i:03d}.jpg").write_bytes(jpeg.tobytes())
+    env = {**os.environ, "CORDON_MODEL_CACHE": str(model_cache), "CORDON_RECOGNIZE_READER": "rapidocr"}
+    batch = subprocess.Popen([sys.executable, "-m", "cordon", "recognize", "--workers", "2", str(tmp_path)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while len(workers) < 2 and batch.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _children(batch.pid)
+        assert len(workers) >= 2, "the workers did not start"
+        time.sleep(2)  # they load their models and start reading
+        batch.send_signal(signal.SIGTERM)
+        batch.wait(timeout=30)
+        time.sleep(2)
+        assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
+    finally:
+        batch.kill()

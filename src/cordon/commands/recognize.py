@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -283,8 +285,22 @@ def _limit_threads(threads: int) -> None:
 
 def _start_worker(build: _Build, crop: bool, threads: int) -> None:
     global _worker  # one recognizer per worker process, built once
+    _die_with_parent()
     _limit_threads(threads)
     _worker = (build.recognizer(), crop)
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the `cordon recognize` process that started it ends, however
+    it ends (a SIGTERM or a SIGKILL gives it no time to stop its pool): no orphan keeps its models in memory."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent ended before the request took effect
+        os._exit(1)
 
 
 def _work(path: str) -> tuple[list[dict[str, Any]], str | None]:
