@@ -236,8 +236,7 @@ def _f(country: str, name: str, regex: str, display: str) -> PlateFormat:
 
 _L, _D = "[A-Z]", "[0-9]"
 _FR_SIV_LETTER = "[A-HJ-NP-TV-Z]"  # SIV never uses I, O, U
-_LU_LETTER = "[A-HJ-NP-Z]"  # the current Luxembourg series never uses I, O
-_FR_FNI_LETTER = "[A-HJ-NP-Z]"  # FNI never used I or O (U only until 1984)
+_NO_I_O_LETTER = "[A-HJ-NP-Z]"  # the current Luxembourg series and French FNI never use I, O (FNI used U until 1984)
 _PL_LETTER = "[ACEFGHJ-NP-Y]"  # Polish plates' own part never uses B, D, I, O, Z (look-alikes of digits)
 _PL_DISTRICT = "[BCDEFGKLNOPRSTWZ]"  # the voivodeship letters
 
@@ -300,7 +299,7 @@ FORMATS: tuple[PlateFormat, ...] = (
     # Temporary plates, white on red, with the validity month and year on stickers at the right.
     _f("BE", "BE temporary", rf"([1-9])({_D}{{6}})", "9-999999"),
     # Luxembourg before the Netherlands: LU AB 1234 is common, NL side code 1 (AB-12-34) is vintage.
-    _f("LU", "LU", rf"({_LU_LETTER}{{2}})({_D}{{4}})", "AA 9999"),
+    _f("LU", "LU", rf"({_NO_I_O_LETTER}{{2}})({_D}{{4}})", "AA 9999"),
     _f("LU", "LU old", rf"({_L})({_D}{{4}})|({_L}{{2}})({_D}{{3}})", "AA 999"),
     _f("LU", "LU numeric", rf"({_D}{{3,5}})", "99999"),
     *(_nl(n, layout) for n, layout in enumerate(_NL_SIDECODES, start=1)),
@@ -308,7 +307,7 @@ FORMATS: tuple[PlateFormat, ...] = (
     # FNI (before 2009): number, 1-3 letters, departement (2 digits, 2A/2B Corsica, 971-976 overseas). Like
     # SIV, FNI never used the letters I and O (look-alikes of 1 and 0); U was dropped in 1984, so old plates
     # may still carry it.
-    _f("FR", "FR FNI", rf"([1-9]{_D}{{0,3}})({_FR_FNI_LETTER}{{1,3}})(97[1-6]|2[AB]|{_D}{{2}})", "9999 AA 99"),
+    _f("FR", "FR FNI", rf"([1-9]{_D}{{0,3}})({_NO_I_O_LETTER}{{1,3}})(97[1-6]|2[AB]|{_D}{{2}})", "9999 AA 99"),
     # DE: district (1-3 letters, umlauts possible), 1-2 letters, 1-4 digits, E (electric) or H
     # (historic). The normalised form loses the split between district and letters: it is only shown
     # when unambiguous (2 or 5 letters), otherwise the letters stay together (BAB1234 -> 'BAB 1234').

@@ -94,7 +94,7 @@ class ServerThread:
     def __init__(self, runtime: Runtime, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.host = host
         self.port = port or free_port(host)
-        self.scheme = "https" if runtime.settings.tls.enabled else "http"
+        self.scheme = runtime.settings.tls.scheme
         self._server = uvicorn.Server(_uvicorn_config(runtime, self.host, self.port, log_level))
         self._thread = threading.Thread(target=self._server.run, name="cordon-api", daemon=True)
 

@@ -113,6 +113,11 @@ class TlsSettings(_Section):
     def enabled(self) -> bool:
         return self.cert_file is not None
 
+    @property
+    def scheme(self) -> str:
+        """The API's URL scheme."""
+        return "https" if self.enabled else "http"
+
 
 class AuditSettings(_Section):
     """The audit trail's anchors and the DPO report's thresholds (docs/security.md)."""

@@ -61,7 +61,7 @@ def serve(
         log.info(
             "zone %s: %d cameras; store %s; API on %s://%s:%d (docs at /docs)",
             runtime.zone.zone.id, len(runtime.zone.cameras), settings.store_url_for_logs,
-            "https" if settings.tls.enabled else "http", settings.http_host, settings.http_port,
+            settings.tls.scheme, settings.http_host, settings.http_port,
         )  # fmt: skip
         serve_forever(runtime, settings.http_host, settings.http_port)
     finally:

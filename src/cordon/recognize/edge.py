@@ -389,12 +389,6 @@ def parse_nmea_fix(line: str, now: datetime | None = None) -> NmeaFix | None:
     return None
 
 
-def parse_nmea(line: str) -> GeoPoint | None:
-    """The position of `parse_nmea_fix`, whatever its age."""
-    fix = parse_nmea_fix(line)
-    return fix.point if fix is not None else None
-
-
 @dataclass(frozen=True)
 class NmeaFileGps:
     """The last fix in an NMEA log file (read from its last 64 KiB on every call), if it is fresh: taken less

@@ -119,12 +119,13 @@ def open_frames(
     two frames or during a wait to reconnect."""
     live = is_stream(source)
     retry = reconnect if live else None
+    report = on_event or _quiet
     capture = _capture(source, retry.timeout_s if retry is not None else None)
     if not capture.isOpened():
         capture.release()
         if retry is None:
             raise ValueError(f"cannot open the video source {source!r}")
-        first = _reopen(source, retry, on_event or _quiet, time.monotonic(), "cannot open it", stop)
+        first = _reopen(source, retry, report, time.monotonic(), "cannot open it", stop)
         if first is None:
             return
         capture = first
@@ -150,13 +151,13 @@ def open_frames(
                     return
                 capture.release()
                 lost = time.monotonic()
-                reopened = _reopen(source, retry, on_event or _quiet, lost, "the stream stopped", stop)
+                reopened = _reopen(source, retry, report, lost, "the stream stopped", stop)
                 if reopened is None:
                     return
                 capture = reopened
                 down = time.monotonic() - lost
                 index += max(1, round(down * (fps if 0 < fps <= 240 else 25.0)))
-                (on_event or _quiet)(f"{source}: back after {down:.1f} s")
+                report(f"{source}: back after {down:.1f} s")
                 continue
             index += 1
             at = datetime.now(UTC) if live else origin + timedelta(milliseconds=capture.get(cv2.CAP_PROP_POS_MSEC))
