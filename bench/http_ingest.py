@@ -345,9 +345,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run [10]")
     parser.add_argument(
-        "--single-connections", default="4,16,64", help="connection counts, one read per request [4,16,64]"
+        "--single-connections", default="4,16,64", help="connection counts, one read per request [4,16,64]; empty: skip"
     )
-    parser.add_argument("--batch-connections", default="1,2,4", help="connection counts, batches [1,2,4]")
+    parser.add_argument("--batch-connections", default="1,2,4", help="connection counts, batches [1,2,4]; empty: skip")
     parser.add_argument("--batch", type=int, default=500, help="reads per batch request [500]")
     parser.add_argument("--cameras", type=int, default=4, help="cameras (keys) sending [4]")
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
@@ -387,6 +387,8 @@ def main() -> int:
                 ("single", 1, args.single_connections),
                 ("batch", args.batch, args.batch_connections),
             ):
+                if not counts.strip():
+                    continue  # an empty list skips this mode
                 print(f"## {mode}: {batch} read(s) per request")
                 for connections in (int(c) for c in counts.split(",")):
                     tag += 1
@@ -403,6 +405,8 @@ def main() -> int:
     failed = [r for r in results if not r.check().startswith("ok")]
     for mode, target in (("single", TARGET_REQUESTS), ("batch", TARGET_BATCH_READS)):
         runs = [r for r in results if r.mode == mode]
+        if not runs:
+            continue
         best = max(runs, key=lambda r: r.reads_per_s)
         # Recommended: the fewest connections within 10 % of the best throughput (lowest latency for it).
         good = min((r for r in runs if r.reads_per_s >= 0.9 * best.reads_per_s), key=lambda r: r.connections)
