@@ -57,6 +57,22 @@ def test_bad_files_each_get_an_error_and_the_batch_goes_on(tmp_path: Path, env: 
     assert "e_text.png: error: unsupported format" in errors
     assert "missing.jpg: error: no such file" in errors
     assert "Traceback" not in result.output
+    assert "6 files: 1 plate(s) read, 0 without a plate, 5 could not be read" in errors.splitlines()
+
+
+def test_an_image_without_a_plate_is_named_on_stderr(tmp_path: Path, env: dict[str, str]) -> None:
+    """An evidence photo in which nothing is read must not pass unnoticed; it is not an error either."""
+    good = samples(EU_DEV)[1]
+    empty = tmp_path / "wall.png"
+    rng = np.random.default_rng(3)
+    cv2.imwrite(str(empty), cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (31, 31), 0))
+    result = CliRunner().invoke(cli, ["recognize", str(good.path), str(empty)], env=env)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["image"] for line in result.stdout.splitlines()] == [str(good.path)]
+    assert f"{empty}: no plate found" in result.stderr.splitlines()
+    assert "2 files: 1 plate(s) read, 1 without a plate, 0 could not be read" in result.stderr
+    alone = CliRunner().invoke(cli, ["recognize", "--format", "table", str(empty)], env=env)
+    assert alone.exit_code == 0 and alone.stdout == "" and "files:" not in alone.stderr
 
 
 def test_workers_read_in_parallel_and_keep_the_order(tmp_path: Path, env: dict[str, str]) -> None:

@@ -46,6 +46,9 @@ class _Out:
     def __init__(self, table: bool) -> None:
         self.table = table
         self.errors = 0
+        self.images = 0
+        self.plates = 0
+        self.empty = 0
         self._header = False
 
     def result(self, line: dict[str, Any]) -> None:
@@ -63,6 +66,29 @@ class _Out:
     def error(self, where: str, message: str) -> None:
         self.errors += 1
         click.echo(f"{where}: error: {message}", err=True)
+
+    def image(self, where: str, lines: list[dict[str, Any]], error: str | None) -> None:
+        """One image's outcome: its lines, its error, or a note on stderr that no plate was found in it (an
+        evidence photo without a reading must not pass unnoticed; it is not an error)."""
+        self.images += 1
+        if error is not None:
+            self.error(where, error)
+            return
+        if not lines:
+            self.empty += 1
+            click.echo(f"{where}: no plate found", err=True)
+        for line in lines:
+            self.plates += 1
+            self.result(line)
+
+    def summary(self) -> None:
+        """One line on stderr after a batch of several images: how many were read, empty or refused."""
+        if self.images > 1:
+            click.echo(
+                f"{self.images} files: {self.plates} plate(s) read, {self.empty} without a plate, "
+                f"{self.errors} could not be read",
+                err=True,
+            )
 
 
 @click.command()
@@ -159,7 +185,8 @@ def recognize(
 
     One JSON line per plate found: image, plate, confidence, bbox [x, y, w, h], country, candidates. For
     video, one line per passing vehicle (tracked over frames, voted per character). A bad file gets an error
-    line on stderr and the batch goes on; the exit status is 1 if any file failed.
+    line on stderr and the batch goes on; the exit status is 1 if any file failed. An image in which no plate
+    is found gets a "no plate found" line on stderr, and a batch ends with a count there.
 
     Edge mode (--camera and --post) turns this machine into a Cordon camera: reads from SOURCE are queued on
     disk and posted to the server's ingest API with the camera's key; nothing is lost while the server is
@@ -217,6 +244,7 @@ def recognize(
         run_edge(recognizer.live(), mix, reconnect, sources[0], options)
         return
     _images(recognizer, build, images, crop, out, workers)
+    out.summary()
     for video in videos:
         _video(recognizer.live(), mix, reconnect, video, out)
     if out.errors:
@@ -336,10 +364,7 @@ def _write(
 ) -> None:
     for path, (lines, error) in results:
         progress.advance(task)
-        if error is not None:
-            out.error(str(path), error)
-        for line in lines:
-            out.result(line)
+        out.image(str(path), lines, error)
 
 
 def _video(recognizer: Recognizer, mix: TrafficMix, reconnect: Reconnect, source: str, out: _Out) -> None:
