@@ -20,6 +20,8 @@ Run: .venv/bin/python bench/recognition.py                  (about 2-4 minutes o
      .venv/bin/python bench/recognition.py --stages         (CPU time of each stage)
      .venv/bin/python bench/recognition.py --runtime onnxruntime --precision int8   (a given engine for Cordon;
                                                             default: the fastest this machine has)
+     .venv/bin/python bench/recognition.py --plate-model runs/zone/plate_reader.onnx   (a zone's own
+                                                            plate reader, trained with training/, for the committed one)
      .venv/bin/python bench/recognition.py --peer-runtime openvino   (the peer on OpenVINO instead of its
                                                             default onnxruntime: its detector and RapidOCR)
 """
@@ -38,7 +40,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from dataclasses import replace  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -123,12 +125,26 @@ def _fix(text: str, i: int) -> str:
     return options[0] if options else ch
 
 
-def build(stack: str, reader: str, engines: Engines, live: bool = False, size: int = 640) -> Recognizer:
-    """The stack; `engines`: where its models run; `live`: as for video and edge mode (no detection retry at
-    960 px, no wider second reading); `size`: the detector's input size."""
-    extras: dict[str, Any] = {"retry_size": None, "widen": 0.0} if live else {}
-    base = build_recognizer(reader, engines=engines, input_size=size, **extras)  # type: ignore[arg-type]
-    return PeerRecognizer(base, engines.general_reader.runtime) if stack == "peer" else base
+@dataclass(frozen=True)
+class Stack:
+    """What to build: `name` (`cordon` or `peer`), `reader`, `engines` (where its models run), `live` (as
+    video and edge mode run: no detection retry at 960 px, no wider second reading), `size` (the detector's
+    input size) and `plate_model` (a plate reader file instead of the committed one)."""
+
+    name: str
+    reader: str
+    engines: Engines
+    live: bool = False
+    size: int = 640
+    plate_model: Path | None = None
+
+
+def build(stack: Stack) -> Recognizer:
+    extras: dict[str, Any] = {"retry_size": None, "widen": 0.0} if stack.live else {}
+    plate_model = stack.plate_model if stack.name == "cordon" else None
+    reader: Any = stack.reader
+    base = build_recognizer(reader, engines=stack.engines, input_size=stack.size, plate_model=plate_model, **extras)
+    return PeerRecognizer(base, stack.engines.general_reader.runtime) if stack.name == "peer" else base
 
 
 def engines_for(stack: str, runtime: str, precision: str, peer_runtime: str) -> Engines:
@@ -144,11 +160,10 @@ def _frame(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.asarray(cv2.resize(load_image(path), (1280, 720)), dtype=np.uint8)
 
 
-def _speed_process(args: tuple[str, str, Engines, bool, int, list[str]], start: Any, results: Any) -> None:
+def _speed_process(stack: Stack, paths: list[str], start: Any, results: Any) -> None:
     """One of the two throughput processes: build the stack, load and warm up, wait for the other, then read
     its frames and report (frames, seconds): loading the models is not counted."""
-    stack, reader, engines, live, size, paths = args
-    recognizer = build(stack, reader, engines, live, size)
+    recognizer = build(stack)
     frames = [_frame(Path(p)) for p in paths]
     recognizer.recognize(frames[0])
     start.wait()
@@ -158,9 +173,7 @@ def _speed_process(args: tuple[str, str, Engines, bool, int, list[str]], start: 
     results.put((len(frames), time.perf_counter() - started))
 
 
-def speed(
-    stack: str, reader: str, engines: Engines, live: bool, size: int, recognizer: Recognizer, paths: list[Path]
-) -> tuple[float, float, float, float]:
+def speed(stack: Stack, recognizer: Recognizer, paths: list[Path]) -> tuple[float, float, float, float]:
     """(median wall ms per image on one core, median CPU ms, mean CPU ms, images/s on two processes).
 
     The CPU time of this single-threaded process is what an image costs a core; on a machine shared with
@@ -176,10 +189,7 @@ def speed(
     halves = [[str(p) for p in paths[0::2]], [str(p) for p in paths[1::2]]]
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
-    workers = [
-        context.Process(target=_speed_process, args=((stack, reader, engines, live, size, half), start, results))
-        for half in halves
-    ]
+    workers = [context.Process(target=_speed_process, args=(stack, half, start, results)) for half in halves]
     for worker in workers:
         worker.start()
     reports = [results.get(timeout=600) for _ in workers]
@@ -244,6 +254,8 @@ def main() -> None:
     parser.add_argument("--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"])
     parser.add_argument("--precision", default="auto", choices=["auto", "int8", "bfloat16", "float32"])
     parser.add_argument("--peer-runtime", default="onnxruntime", choices=["onnxruntime", "openvino"])
+    model_help = "a plate reader ONNX file for Cordon instead of the committed one (a zone's own)"
+    parser.add_argument("--plate-model", type=Path, default=None, help=model_help)
     args = parser.parse_args()
     print_machine()
     eu = scoring.read_manifest(DATA / "plates-eu-dev")
@@ -252,30 +264,29 @@ def main() -> None:
         eu, be = eu[:20], be[:20]
     speed_paths = [s.path for s in eu[: 20 if args.quick else 40]]
     results = {}
-    for stack in ("cordon", *(() if args.no_peer else ("peer",))):
-        engines = engines_for(stack, args.runtime, args.precision, args.peer_runtime)
-        recognizer = build(stack, args.reader, engines, args.live, args.detector_size)
+    for name in ("cordon", *(() if args.no_peer else ("peer",))):
+        engines = engines_for(name, args.runtime, args.precision, args.peer_runtime)
+        stack = Stack(name, args.reader, engines, args.live, args.detector_size, args.plate_model)
+        recognizer = build(stack)
         if args.no_second_look:
             for member in recognizer.members:
                 member.line_finder = None
         with OtherLoad() as other:
             scenes = scoring.scenes(recognizer, eu, monochrome if args.grey else None)
             crops = scoring.crops(recognizer, be, monochrome if args.grey else None)
-            median_ms, cpu_ms, mean_cpu_ms, rate = speed(
-                stack, args.reader, engines, args.live, args.detector_size, recognizer, speed_paths
-            )
-        results[stack] = (scenes, crops, cpu_ms, rate)
+            median_ms, cpu_ms, mean_cpu_ms, rate = speed(stack, recognizer, speed_paths)
+        results[name] = (scenes, crops, cpu_ms, rate)
         readers = " + ".join(member.reader.name for member in recognizer.members)
-        name = f"{stack} ({readers})" if stack == "cordon" else "peer (RapidOCR engine + rules)"
-        name += f"; {engines.describe()}"
-        print(f"\n## {name}")
+        title = f"{name} ({readers})" if name == "cordon" else "peer (RapidOCR engine + rules)"
+        title += f"; {engines.describe()}"
+        print(f"\n## {title}")
         print(f"plates-eu-dev, end to end, exact top-1: {scenes.accuracy:6.1%}  ({len(eu)} images; a plate read "
               f"in {scenes.found:.0%}; calibration error {scenes.calibration_error():.3f})")  # fmt: skip
         print(f"be-crops-dev, --crop, exact top-1:       {crops.accuracy:6.1%}  ({len(be)} crops; "
               f"calibration error {crops.calibration_error():.3f})")  # fmt: skip
         print(f"1280x720, one core: {cpu_ms:.0f} ms CPU (median; mean {mean_cpu_ms:.0f}), {median_ms:.0f} ms wall "
               f"(median) per image; two cores: {rate:.1f} images/s   (other load {other.cores:.2f} cores)")  # fmt: skip
-        if args.stages and stack == "cordon":
+        if args.stages and name == "cordon":
             print(f"stages, CPU ms per image (mean over the {len(speed_paths)} speed images, one core):")
             print("\n".join(StageClock(recognizer).report(recognizer, [_frame(p) for p in speed_paths])))
         if args.misses:

@@ -23,6 +23,9 @@ from training.texts import PlateText
 from cordon.cli import cli
 from tests.recognize.conftest import BE_CROPS, EU_DEV, samples
 
+ALPHABET_Z = 35
+"""The plate reader's output column of `Z` (its alphabet is 0-9, A-Z, then the blank)."""
+
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims a huge size: refused from its header, never decoded."""
@@ -249,3 +252,53 @@ def test_workers_end_with_a_killed_batch(tmp_path: Path, model_cache: Path) -> N
         assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
     finally:
         batch.kill()
+
+
+def test_a_zones_own_plate_model_is_checked_and_used(tmp_path: Path, env: dict[str, str]) -> None:
+    """`--plate-model`: the file is checked before any work, and its readings are the ones given. The zone's
+    model here is the shipped one with its output bias pushed towards `Z`, so its readings must differ."""
+    import onnx
+    from onnx import numpy_helper
+
+    from cordon.recognize.reader import MODEL_PATH
+
+    model = onnx.load(str(MODEL_PATH))
+    for tensor in model.graph.initializer:
+        if tensor.name.endswith("classify.bias"):
+            bias = numpy_helper.to_array(tensor).copy()
+            bias[ALPHABET_Z] += 30.0
+            tensor.CopyFrom(numpy_helper.from_array(bias, tensor.name))
+    own = tmp_path / "zone_reader.onnx"
+    onnx.save(model, str(own))
+    crops = [str(s.path) for s in samples(BE_CROPS)[:3]]
+    shipped = CliRunner().invoke(cli, ["recognize", "--crop", "--reader", "plate", *crops], env=env)
+    copy = tmp_path / "copy.onnx"
+    shutil.copy(MODEL_PATH, copy)
+    same = CliRunner().invoke(cli, ["recognize", "--crop", "--reader", "plate", "--plate-model", str(copy), *crops],
+                              env=env)  # fmt: skip
+    zone = CliRunner().invoke(cli, ["recognize", "--crop", "--reader", "plate", *crops],
+                              env=env | {"CORDON_RECOGNIZE_PLATE_MODEL": str(own)})  # fmt: skip
+    assert shipped.exit_code == same.exit_code == zone.exit_code == 0, zone.output
+    assert same.stdout == shipped.stdout  # the same weights under another name read the same
+    plates = [json.loads(line)["plate"] for line in zone.stdout.splitlines()]
+    assert plates and all("Z" in plate for plate in plates)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--reader", "both", "--plate-model", "{junk}"], "--plate-model: {junk}: not an ONNX model onnxruntime can"),
+        (["--reader", "plate", "--plate-model", "{missing}"], "--plate-model: {missing}: no such file"),
+        (["--reader", "rapidocr", "--plate-model", "{junk}"], "--plate-model is for --reader plate, both or auto"),
+    ],
+    ids=["not-onnx", "missing", "rapidocr"],
+)
+def test_a_plate_model_that_cannot_run_is_refused_before_any_work(
+    tmp_path: Path, env: dict[str, str], args: list[str], message: str
+) -> None:
+    junk, missing = tmp_path / "junk.onnx", tmp_path / "missing.onnx"
+    junk.write_bytes(b"not a model")
+    filled = [a.format(junk=junk, missing=missing) for a in args]
+    result = CliRunner().invoke(cli, ["recognize", *filled, str(tmp_path / "missing.png")], env=env)
+    assert result.exit_code == 1 and message.format(junk=junk, missing=missing) in result.stderr
+    assert "missing.png" not in result.stderr and "Traceback" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from training.scene import photograph
 from training.synth import make_sample, render_sample
 from training.texts import FORMATS, PlateText, sample_text
 
-from cordon.recognize.reader import CTC_SLOTS, MODEL_PATH, CordonReader
+from cordon.recognize.reader import CTC_SLOTS, MODEL_PATH, CordonReader, PlateModelError, check_model
 from cordon.recognize.reader.preprocess import (
     ALPHABET,
     INPUT_HEIGHT,
@@ -150,9 +151,17 @@ def test_the_generator_renders_two_line_plates_and_infrared(style: str) -> None:
     assert np.percentile(spread, 99) <= 3  # infrared crops are grey (up to JPEG's rounding)
 
 
-def _tiny_model(path: Path, rows: int, decoding: str | None) -> None:
+def _tiny_model(
+    path: Path,
+    rows: int,
+    decoding: str | None,
+    size: tuple[int, int] = (INPUT_HEIGHT, INPUT_WIDTH),
+    alphabet: str = ALPHABET,
+    input_name: str = "image",
+) -> None:
     """A real ONNX graph of the reader's interface: the crop's mean brightness through a linear layer to
-    (rows × alphabet) logits, softmax. Enough to check how `CordonReader` treats each kind of model."""
+    (rows × alphabet) logits, softmax. Enough to check how `CordonReader` treats each kind of model (and,
+    with another `size`, `alphabet` or `input_name`, how `check_model` refuses one it cannot run)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -164,7 +173,7 @@ def _tiny_model(path: Path, rows: int, decoding: str | None) -> None:
         grid[1::2, -1] += 20  # odd columns: the blank
         grid[0::2, -1] -= 20  # even columns: a character
     nodes = [
-        helper.make_node("GlobalAveragePool", ["image"], ["pooled"]),
+        helper.make_node("GlobalAveragePool", [input_name], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["flat"]),
         helper.make_node("Gemm", ["flat", "weight", "bias"], ["logits"]),
         helper.make_node("Reshape", ["logits", "shape"], ["grid"]),
@@ -173,7 +182,7 @@ def _tiny_model(path: Path, rows: int, decoding: str | None) -> None:
     graph = helper.make_graph(
         nodes,
         "tiny-reader",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, INPUT_HEIGHT, INPUT_WIDTH])],
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 1, *size])],
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", rows, len(ALPHABET)])],
         [
             numpy_helper.from_array(weight, "weight"),
@@ -182,7 +191,7 @@ def _tiny_model(path: Path, rows: int, decoding: str | None) -> None:
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    meta = {"alphabet": ALPHABET, "slots": str(SLOTS)} | ({"decoding": decoding} if decoding else {})
+    meta = {"alphabet": alphabet, "slots": str(SLOTS)} | ({"decoding": decoding} if decoding else {})
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(path))
@@ -209,3 +218,39 @@ def test_a_ctc_model_gives_one_row_per_character_read(tmp_path: Path) -> None:
     expected = "".join(ALPHABET[i] for i in columns[0::2].argmax(axis=1))[:CTC_SLOTS]
     assert "".join(ALPHABET[i] for i in read.probs.argmax(axis=1)) == expected
     assert (read.probs[:, -1] == 0).all()  # no blank share left in a character row
+
+
+def test_check_model_takes_the_committed_model_and_readers_of_its_interface(tmp_path: Path) -> None:
+    check_model(MODEL_PATH)
+    for rows, decoding in ((SLOTS, None), (96, "ctc"), (SLOTS, "slots")):
+        _tiny_model(tmp_path / "ok.onnx", rows, decoding)
+        check_model(tmp_path / "ok.onnx")
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.write_bytes(b"\x08\x01 not a protobuf"), "not an ONNX model onnxruntime can load"),
+        (lambda p: p.write_bytes(b""), "not an ONNX model onnxruntime can load"),
+        (lambda p: _tiny_model(p, SLOTS, None, size=(32, 128)), "the input must be (batch, 1, 64, 192)"),
+        (lambda p: _tiny_model(p, SLOTS, None, input_name="pixels"), "one input named 'image', not ['pixels']"),
+        (lambda p: _tiny_model(p, SLOTS, "beam"), "metadata 'decoding' must be one of ('ctc', 'slots')"),
+        (lambda p: _tiny_model(p, SLOTS, None, alphabet=ALPHABET.lower()), "metadata 'alphabet' must be"),
+        (lambda p: None, "no such file"),
+    ],
+    ids=["garbage", "empty", "input-size", "input-name", "decoding", "alphabet", "missing"],
+)
+def test_check_model_refuses_what_it_cannot_run_and_says_why(
+    tmp_path: Path, make: Callable[[Path], object], reason: str
+) -> None:
+    path = tmp_path / "zone_reader.onnx"
+    make(path)
+    with pytest.raises(PlateModelError) as refused:
+        check_model(path)
+    assert reason in str(refused.value) and str(path) in str(refused.value)
+
+
+def test_a_zones_own_model_is_named_after_its_file(tmp_path: Path) -> None:
+    _tiny_model(tmp_path / "zone_reader.onnx", SLOTS, None)
+    assert CordonReader().name == "cordon-reader"
+    assert CordonReader(tmp_path / "zone_reader.onnx").name == "plate-reader:zone_reader.onnx"

@@ -102,6 +102,11 @@ class _Out:
               help="Character reader: RapidOCR's general one, the plate reader trained here, both with their "
               "readings fused, or auto (both; rapidocr if the plate reader is not installed). "
               "Env: CORDON_RECOGNIZE_READER.")  # fmt: skip
+@click.option("--plate-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="CORDON_RECOGNIZE_PLATE_MODEL",
+              help="An ONNX plate reader to use instead of the one shipped: a zone's own, trained on its plates "
+              "with training/ (training/README.md); checked before any work. "
+              "Env: CORDON_RECOGNIZE_PLATE_MODEL.")  # fmt: skip
 @click.option("--traffic-mix", "traffic_mix", default=None, envvar="CORDON_RECOGNIZE_TRAFFIC_MIX",
               help="This zone's share of traffic by country or plate format, the prior that weighs a doubtful "
               "reading, e.g. 'NL=0.2,DE=0.05' near the Dutch border; unnamed ones keep the default "
@@ -161,6 +166,7 @@ def recognize(
     crop: bool,
     top: int,
     reader_name: str,
+    plate_model: Path | None,
     traffic_mix: str | None,
     threads: int,
     workers: int,
@@ -221,6 +227,15 @@ def recognize(
     except ValueError as exc:
         fail(f"--traffic-mix: {exc}")
 
+    if plate_model is not None:
+        from cordon.recognize.reader import PlateModelError, check_model
+
+        if reader_name == "rapidocr":
+            fail("--plate-model is for --reader plate, both or auto, not rapidocr")
+        try:
+            check_model(plate_model)
+        except PlateModelError as exc:
+            fail(f"--plate-model: {exc}")
     try:  # a choice this machine cannot run fails here, before any work
         engines = choose_engines(runtime, precision, threads)
     except CordonError as exc:
@@ -230,7 +245,7 @@ def recognize(
     # Built for still photographs: where nothing is found they are searched again at a larger size, and weak
     # readings are read again on a wider crop. Video and edge mode use its live view, the same models without
     # those extras (most frames are empty, a live source must keep up, and the tracker votes over frames).
-    build = _Build(reader_name, not crop, cache_dir, engines, top, mix)
+    build = _Build(reader_name, not crop, cache_dir, engines, top, mix, plate_model)
     try:
         recognizer = build.recognizer()
     except (ValueError, OSError) as exc:
@@ -261,6 +276,7 @@ class _Build:
     engines: Engines
     top: int
     mix: TrafficMix
+    plate_model: Path | None = None
 
     def recognizer(self) -> Recognizer:
         from cordon.recognize.decode import GrammarDecoder
@@ -273,6 +289,7 @@ class _Build:
             self.engines,
             top=self.top,
             decoder=GrammarDecoder(mix=self.mix),
+            plate_model=self.plate_model,
         )
 
 

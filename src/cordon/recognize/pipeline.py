@@ -326,9 +326,17 @@ def trained_reader_available() -> bool:
     return Path(MODEL_PATH).is_file()
 
 
-def build_reader(name: Literal["rapidocr", "plate"], engine: Engine = PORTABLE) -> Reader:
+def build_reader(
+    name: Literal["rapidocr", "plate"], engine: Engine = PORTABLE, plate_model: Path | None = None
+) -> Reader:
     """The reader by name: `rapidocr` (general text reader from the rapidocr wheel) or `plate` (the
-    plate-specific reader trained in this repository)."""
+    plate-specific reader trained in this repository, or `plate_model`: a zone's own, checked first by
+    `reader.check_model`, which raises `PlateModelError` with the reason)."""
+    if name == "plate" and plate_model is not None:
+        from cordon.recognize.reader import CordonReader, check_model
+
+        check_model(plate_model)
+        return CordonReader(plate_model, engine=engine)
     if name == "plate" and not trained_reader_available():
         raise ValueError("the plate reader's model (cordon/recognize/reader/plate_reader.onnx) is not installed")
     if name == "plate":
@@ -360,6 +368,7 @@ def build_recognizer(
     top: int = 5,
     widen: float = WIDEN,
     decoder: Decoder | None = None,
+    plate_model: Path | None = None,
 ) -> Recognizer:
     """The default pipeline: the converted YOLOv8n plate detector, the chosen reader(s), the grammar decoder.
 
@@ -367,7 +376,11 @@ def build_recognizer(
     is installed, else `rapidocr`). `retry_size` and `widen` are for still images (a second detection at a
     larger size when nothing is found; a second, wider reading of weak readings); video passes None and 0.
     `decoder`: each reader's decoder (default: `GrammarDecoder()`, a Belgian zone's traffic mix).
-    `engines`: where each model runs (default: `choose_engines()`, the fastest this machine has)."""
+    `engines`: where each model runs (default: `choose_engines()`, the fastest this machine has).
+    `plate_model`: an ONNX plate reader to use instead of the committed one (a zone's own, trained with
+    `training/` on its plates); `auto` then fuses it with the general reader."""
+    if plate_model is not None and reader == "rapidocr":
+        raise ValueError("a plate reader model is for --reader plate, both or auto, not rapidocr")
     engines = engines or choose_engines()
     detector = None
     if with_detector:
@@ -378,9 +391,10 @@ def build_recognizer(
         detector = YoloPlateDetector(
             converted.onnx_path, converted.spec, input_size=input_size, retry_size=retry_size, engine=engines.detector
         )
-    chosen = (DEFAULT_READER if trained_reader_available() else "rapidocr") if reader == "auto" else reader
+    plate_ready = plate_model is not None or trained_reader_available()
+    chosen = (DEFAULT_READER if plate_ready else "rapidocr") if reader == "auto" else reader
     names: list[Literal["rapidocr", "plate"]] = ["rapidocr", "plate"] if chosen == "both" else [chosen]
-    members = [_reader_recognizer(name, engines, max(top, FUSION_DEPTH), decoder) for name in names]
+    members = [_reader_recognizer(name, engines, max(top, FUSION_DEPTH), decoder, plate_model) for name in names]
     if len(members) == 1:
         only = members[0]
         options = replace(only.options, widen=widen)
@@ -391,10 +405,14 @@ def build_recognizer(
 
 
 def _reader_recognizer(
-    name: Literal["rapidocr", "plate"], engines: Engines, top: int, decoder: Decoder | None = None
+    name: Literal["rapidocr", "plate"],
+    engines: Engines,
+    top: int,
+    decoder: Decoder | None = None,
+    plate_model: Path | None = None,
 ) -> Recognizer:
     """One reader with its preparation, decoder and (for the general reader) text-line second look."""
-    built = build_reader(name, engines.plate_reader if name == "plate" else engines.general_reader)
+    built = build_reader(name, engines.plate_reader if name == "plate" else engines.general_reader, plate_model)
     line_finder = None
     if built.name.startswith("rapidocr"):  # the general reader reads one text line at a time
         from cordon.recognize.models import text_detector_model
