@@ -1,4 +1,5 @@
-"""Real plate crops for evaluation: a folder of crops with `manifest.csv` (image,plate[,format]).
+"""Real plate crops: a folder of crops with `manifest.csv` (image,plate[,format]), to score a reader on or, for
+a zone with its own (lawfully held, licensed) plates, to train it further (`train.py --train-real`).
 
 `be-crops-dev` is already such a folder. `plates-eu-dev` holds whole photographs with a plate box each; this
 module cuts them as a detector would (each side moved by a seeded random share of the box, mostly outwards),
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,36 @@ def load_crops(folder: Path) -> list[Crop]:
             rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
             crops.append(Crop(row["image"], row["plate"], row.get("format", ""), rgb))
     return crops
+
+
+def training_crops(folders: Sequence[Path]) -> list[Crop]:
+    """Every crop of `folders` for training, each label checked: the plate normalised (upper case, separators
+    dropped) and refused, naming its folder and line, when the reader cannot learn it (a character outside
+    its alphabet, more characters than its slots). Nothing is trained on a wrong label."""
+    from cordon.plates import normalize_plate
+    from cordon.recognize.reader.preprocess import encode_label
+
+    crops: list[Crop] = []
+    for folder in folders:
+        for line, crop in enumerate(load_crops(folder), start=2):  # line 1 is the header
+            try:
+                plate = normalize_plate(crop.plate)
+                encode_label(plate)
+            except ValueError as exc:  # cordon.plates.InvalidPlate included
+                raise ValueError(f"{folder / 'manifest.csv'}, line {line}: {exc}") from None
+            crops.append(Crop(f"{folder.name}/{crop.name}", plate, crop.format, crop.rgb))
+    return crops
+
+
+def shared_crops(trained: Sequence[Crop], scored: Sequence[Crop]) -> list[str]:
+    """Names of the scored crops whose pixels are also among the trained ones (a copy under another name or in
+    another folder counts): a reader must never be scored on what it was trained on."""
+    seen = {_pixels(crop) for crop in trained}
+    return [crop.name for crop in scored if _pixels(crop) in seen]
+
+
+def _pixels(crop: Crop) -> str:
+    return hashlib.sha256(str(crop.rgb.shape).encode() + crop.rgb.tobytes()).hexdigest()
 
 
 def cut_plates(images: Path, out: Path, seed: int = 0) -> int:

@@ -22,6 +22,7 @@ import math  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
@@ -32,7 +33,8 @@ from training.ctc import CtcReaderNet, ctc_loss, greedy_text  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.head import AttentionReader, SlotHead  # noqa: E402
 from training.model import PlateReaderNet, parameter_count, trunk  # noqa: E402
-from training.realdata import load_crops  # noqa: E402
+from training.onnx_import import load_onnx_reader  # noqa: E402
+from training.realdata import load_crops, shared_crops, training_crops  # noqa: E402
 from training.replay import ReplayPool, jitter  # noqa: E402
 from training.synth import make_sample  # noqa: E402
 
@@ -77,8 +79,20 @@ class Log:
             handle.write(line + "\n")
 
 
+def training_mode(net: nn.Module, frozen_norms: bool) -> None:
+    """Train mode; with `frozen_norms`, the batch norms stay in eval mode (their running statistics, not the
+    batch's): a network imported from ONNX has its batch norms folded into the convolutions (`onnx_import`)."""
+    net.train()
+    if frozen_norms:
+        for module in net.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+
+
 @torch.no_grad()
-def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], device: torch.device) -> float:
+def exact_accuracy(
+    net: nn.Module, images: torch.Tensor, labels: list[str], device: torch.device, frozen_norms: bool = False
+) -> float:
     net.eval()
     hits = 0
     for start in range(0, len(labels), 256):
@@ -88,7 +102,7 @@ def exact_accuracy(net: nn.Module, images: torch.Tensor, labels: list[str], devi
         else:
             texts = [best_text(p, ALPHABET) for p in logits.numpy()]
         hits += sum(read == t for read, t in zip(texts, labels[start : start + 256], strict=True))
-    net.train()
+    training_mode(net, frozen_norms)
     return hits / max(len(labels), 1)
 
 
@@ -129,7 +143,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init-trunk", type=Path, default=None, help="stage-one checkpoint for the trunk")
     parser.add_argument("--init-head", type=Path, default=None, help="stage-two head.pt for the attention head")
     parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--init-onnx", type=Path, default=None,
+                        help="start from a CTC reader's ONNX file (the shipped one: a zone's fine-tuning)")  # fmt: skip
+    parser.add_argument("--train-real", type=Path, nargs="*", default=[],
+                        help="folders of the zone's own real crops (manifest.csv image,plate) to train on")  # fmt: skip
+    parser.add_argument("--real-share", type=float, default=0.25,
+                        help="share of each batch taken from --train-real crops (slightly warped) [0.25]")  # fmt: skip
     args = parser.parse_args(argv)
+    if not 0 < args.real_share < 1:
+        parser.error("--real-share must be between 0 and 1")
+    if args.init_onnx is not None and (args.arch != "ctc" or args.resume is not None):
+        parser.error("--init-onnx starts a CTC reader (--arch ctc) and replaces --resume")
 
     torch.manual_seed(args.seed)
     if args.device == "auto":
@@ -140,6 +164,23 @@ def main(argv: list[str] | None = None) -> None:
     net = build_net(args.arch, args.init_trunk, args.init_head, device)
     if args.resume is not None:
         net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
+    frozen_norms = args.init_onnx is not None
+    if frozen_norms:
+        net = load_onnx_reader(args.init_onnx).to(device)
+        log(f"started from {args.init_onnx} (batch norms folded and frozen)")
+    training_mode(net, frozen_norms)
+    real = {folder.name: load_crops(folder) for folder in args.real}
+    own = training_crops(args.train_real)
+    for name, crops in real.items():
+        shared = shared_crops(own, crops)
+        if shared:
+            raise SystemExit(f"{len(shared)} crops of {name} are also trained on (--train-real), e.g. {shared[0]}: "
+                             "a reader must not be scored on what it learnt")  # fmt: skip
+    own_images = torch.from_numpy(preprocess([c.rgb for c in own])).to(device) if own else None
+    own_labels = torch.from_numpy(np.stack([encode_label(c.plate) for c in own])).to(device) if own else None
+    if own:
+        log(f"{len(own)} real crops to train on from {', '.join(map(str, args.train_real))}, "
+            f"{args.real_share:.0%} of each batch")  # fmt: skip
     gpu = device.type == "cuda"
     if not gpu:
         torch.set_num_threads(args.threads)
@@ -165,7 +206,6 @@ def main(argv: list[str] | None = None) -> None:
     val_batches = list(validation)
     val_images = torch.cat([x for x, _ in val_batches])
     val_labels = [label_text(y) for _, ys in val_batches for y in ys]
-    real = {folder.name: load_crops(folder) for folder in args.real}
     real_sets = {
         name: (torch.from_numpy(preprocess([c.rgb for c in crops])), [c.plate for c in crops])
         for name, crops in real.items()
@@ -174,14 +214,16 @@ def main(argv: list[str] | None = None) -> None:
     optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     planned = args.steps
-    warmup = 300 if args.resume is None and args.init_trunk is None else 100
+    warmup = 300 if args.resume is None and args.init_trunk is None and args.init_onnx is None else 100
     start = time.monotonic()
     budget = args.minutes * 60 if args.minutes is not None else math.inf
     step, seen, running = 0, 0, 0.0
 
     def evaluate() -> None:
-        scores = [f"synthetic {100 * exact_accuracy(net, val_images, val_labels, device):.1f} %"]
-        scores += [f"{n} {100 * exact_accuracy(net, x, y, device):.1f} %" for n, (x, y) in real_sets.items()]
+        scores = [f"synthetic {100 * exact_accuracy(net, val_images, val_labels, device, frozen_norms):.1f} %"]
+        scores += [
+            f"{n} {100 * exact_accuracy(net, x, y, device, frozen_norms):.1f} %" for n, (x, y) in real_sets.items()
+        ]
         log(f"step {step}/{planned}: loss {running:.3f}, exact " + ", ".join(scores))
 
     pool = ReplayPool(args.pool, device)
@@ -205,6 +247,11 @@ def main(argv: list[str] | None = None) -> None:
             else:  # earlier samples again, moved a little, so that a slow generator does not starve the GPU
                 images, labels = pool.draw(len(fresh_labels))
                 images = jitter(images)
+            if own_images is not None and own_labels is not None:  # the zone's own crops, each time warped anew
+                count = max(1, round(args.real_share * len(labels)))
+                chosen = torch.randint(len(own_images), (count,), device=device)
+                images = torch.cat([jitter(own_images[chosen]), images[count:]])
+                labels = torch.cat([own_labels[chosen], labels[count:]])
             lr = args.lr * min(1.0, (step + 1) / warmup) * (0.01 + 0.495 * (1 + math.cos(math.pi * progress)))
             for group in optimiser.param_groups:
                 group["lr"] = lr
