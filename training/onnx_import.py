@@ -20,6 +20,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from cordon.recognize.reader import check_model
 from cordon.recognize.reader.preprocess import INPUT_HEIGHT, INPUT_WIDTH
 from training.ctc import CtcReaderNet
 
@@ -38,6 +39,7 @@ def load_onnx_reader(path: Path) -> CtcReaderNet:
     import onnx
     from onnx import numpy_helper
 
+    check_model(path)  # what every plate reader must be (input, alphabet, output): the runtime's own check
     model = onnx.load(str(path))
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("decoding") != "ctc":

@@ -165,12 +165,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume is not None:
         net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
     frozen_norms = args.init_onnx is not None
-    if frozen_norms:
-        net = load_onnx_reader(args.init_onnx).to(device)
-        log(f"started from {args.init_onnx} (batch norms folded and frozen)")
+    try:  # a bad file or folder stops the run here, with its reason, before any step
+        if frozen_norms:
+            net = load_onnx_reader(args.init_onnx).to(device)
+            log(f"started from {args.init_onnx} (batch norms folded and frozen)")
+        real = {folder.name: load_crops(folder) for folder in args.real}
+        own = training_crops(args.train_real)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
     training_mode(net, frozen_norms)
-    real = {folder.name: load_crops(folder) for folder in args.real}
-    own = training_crops(args.train_real)
     for name, crops in real.items():
         shared = shared_crops(own, crops)
         if shared:
