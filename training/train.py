@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
                 torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
         if done:
             break
-    evaluate()
+    if step == 0 or step % args.eval_every:  # else the loop has just scored this step
+        evaluate()
     log(f"trained {step} steps, {seen} samples in {time.monotonic() - start:.0f} s")
     net = net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
