@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shlex
 import signal
@@ -354,6 +355,10 @@ def test_the_example_service_unit_runs_a_valid_command() -> None:
     assert context.params["quiet"] and context.params["ca_file"] and context.params["reconnect_for"] == 600
     assert context.params["camera_id"] == "cam-n445-north" and context.params["sources"] == ("rtsp://10.0.0.5/stream",)
     assert "Restart=on-failure" in unit and "UMask=0077" in unit
+    # Every variable the unit sets (or shows commented out) is one the command reads.
+    read = {param.envvar for param in recognize.params if isinstance(getattr(param, "envvar", None), str)}
+    named = re.findall(r"^#?Environment=([A-Z_]+)=", unit, flags=re.MULTILINE)
+    assert named and set(named) <= read, set(named) - read
 
 
 def _nmea(body: str) -> str:
