@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     if gap > 1e-4:
         raise SystemExit(f"the imported network differs from {args.onnx} by {gap:.2e}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": net.state_dict(), "step": 0}, args.out)
+    torch.save({"model": net.state_dict(), "step": 0, "frozen_norms": True}, args.out)  # train.py --resume keeps them
     print(f"imported {args.onnx} into {args.out}; largest difference to the ONNX file {gap:.2e}")
 
 

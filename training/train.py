@@ -162,11 +162,13 @@ def main(argv: list[str] | None = None) -> None:
         device = torch.device(args.device)
     log = Log(args.out / "train.log")
     net = build_net(args.arch, args.init_trunk, args.init_head, device)
-    if args.resume is not None:
-        net.load_state_dict(torch.load(args.resume, map_location=device, weights_only=True)["model"])
     frozen_norms = args.init_onnx is not None
+    if args.resume is not None:
+        resumed = torch.load(args.resume, map_location=device, weights_only=True)
+        net.load_state_dict(resumed["model"])
+        frozen_norms = bool(resumed.get("frozen_norms", False))  # a network that came from an ONNX file
     try:  # a bad file or folder stops the run here, with its reason, before any step
-        if frozen_norms:
+        if args.init_onnx is not None:
             net = load_onnx_reader(args.init_onnx).to(device)
             log(f"started from {args.init_onnx} (batch norms folded and frozen)")
         real = {folder.name: load_crops(folder) for folder in args.real}
@@ -275,14 +277,16 @@ def main(argv: list[str] | None = None) -> None:
             step += 1
             if step % args.eval_every == 0:
                 evaluate()
-                torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
+                torch.save(
+                    {"model": net.state_dict(), "step": step, "frozen_norms": frozen_norms}, args.out / "checkpoint.pt"
+                )
         if done:
             break
     if step == 0 or step % args.eval_every:  # else the loop has just scored this step
         evaluate()
     log(f"trained {step} steps, {seen} samples in {time.monotonic() - start:.0f} s")
     net = net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
-    torch.save({"model": net.state_dict(), "step": step}, args.out / "checkpoint.pt")
+    torch.save({"model": net.state_dict(), "step": step, "frozen_norms": frozen_norms}, args.out / "checkpoint.pt")
     export_onnx(net.cpu(), args.out / "plate_reader.onnx")
     log("exported")
 
