@@ -81,17 +81,19 @@ def read_to_row(read: PlateRead) -> Row:
 
 
 def row_to_read(row: Row) -> PlateRead:
-    """A read from its database row (`id` first, as `_SELECT` gives it). Trusted data: no re-validation."""
+    """A read from its database row (`id` first, as `_SELECT` gives it). Built through the models' own
+    validation, not `model_construct`: with pydantic 2 validating (in its compiled core) costs a third less than
+    constructing in Python (11 against 17 µs a row with candidates and a box), and it checks what was stored."""
     (_id, camera, event, t_obs, t_recv, as_read, plate, country, conf, cands, bbox, lane, direction, lat, lon,
      vtype, speed, image, version) = row  # fmt: skip
     candidates = (
-        tuple(PlateCandidate.model_construct(plate=p, confidence=c) for p, c in orjson.loads(cands)) if cands else ()
+        tuple(PlateCandidate(plate=p, confidence=c) for p, c in orjson.loads(cands)) if cands else ()
     )
     box = None
     if bbox:
         x, y, w, h = (int(v) for v in bbox.split(","))
-        box = BoundingBox.model_construct(x=x, y=y, w=w, h=h)
-    return PlateRead.model_construct(
+        box = BoundingBox(x=x, y=y, w=w, h=h)
+    return PlateRead(
         schema_version=version,
         event_id=event,
         observed_by=camera,
@@ -105,7 +107,7 @@ def row_to_read(row: Row) -> PlateRead:
         bbox=box,
         lane_id=lane,
         direction=Direction(direction) if direction else None,
-        location=GeoPoint.model_construct(lat=lat, lon=lon) if lat is not None and lon is not None else None,
+        location=GeoPoint(lat=lat, lon=lon) if lat is not None and lon is not None else None,
         vehicle_type=VehicleType(vtype) if vtype else None,
         speed=speed,
         image_ref=image,
