@@ -227,15 +227,8 @@ def recognize(
     except ValueError as exc:
         fail(f"--traffic-mix: {exc}")
 
-    if plate_model is not None:
-        from cordon.recognize.reader import PlateModelError, check_model
-
-        if reader_name == "rapidocr":
-            fail("--plate-model is for --reader plate, both or auto, not rapidocr")
-        try:
-            check_model(plate_model)
-        except PlateModelError as exc:
-            fail(f"--plate-model: {exc}")
+    if plate_model is not None and reader_name == "rapidocr":
+        fail("--plate-model is for --reader plate, both or auto, not rapidocr")
     try:  # a choice this machine cannot run fails here, before any work
         engines = choose_engines(runtime, precision, threads)
     except CordonError as exc:
@@ -246,8 +239,12 @@ def recognize(
     # readings are read again on a wider crop. Video and edge mode use its live view, the same models without
     # those extras (most frames are empty, a live source must keep up, and the tracker votes over frames).
     build = _Build(reader_name, not crop, cache_dir, engines, top, mix, plate_model)
+    from cordon.recognize.reader import PlateModelError
+
     try:
         recognizer = build.recognizer()
+    except PlateModelError as exc:  # checked as the reader is built (`reader.check_model`), before any image
+        fail(f"--plate-model: {exc}")
     except (ValueError, OSError) as exc:
         raise CordonError("model_error", f"cannot load the recognition models: {exc}") from None
     _limit_threads(threads)
